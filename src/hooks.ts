@@ -1,0 +1,127 @@
+import ky, {type KyInstance, type Options, type ShouldRetryState} from 'ky';
+import {SessionError} from './errors.js';
+
+/** ky options accepted for `session.api`. */
+export type ApiOptions = Options;
+export type {KyInstance};
+
+/** What the hooks need from the session. */
+export interface AuthGate {
+	/** True when `url` may receive the bearer token. */
+	isAuthorized(url: URL): boolean;
+	/** The token to send now; waits while a refresh is under way or the token has expired. */
+	acquire(signal: AbortSignal): Promise<{accessToken: string; generation: number}>;
+	/** Resolves once the session holds tokens newer than `generation`, refreshing when needed. */
+	renew(generation: number, signal: AbortSignal): Promise<void>;
+}
+
+interface AuthAttempt {
+	generation: number;
+	retried: boolean;
+}
+
+// Per-request state lives in ky's `context`: ky clones the Request before each
+// attempt, so state keyed by the Request object would be lost on retry.
+const attemptKey = Symbol('tab-session');
+type Context = Record<PropertyKey, unknown>;
+
+const isAbortError = (error: unknown): boolean =>
+	typeof error === 'object' && error !== null && (error as {name?: unknown}).name === 'AbortError';
+
+export interface ApiConfig {
+	gate: AuthGate;
+	kyOptions: Options;
+	authStatuses: readonly number[];
+	refreshUrl: URL;
+	fetch: typeof fetch;
+}
+
+/**
+ * The ky instance behind `session.api`. The session's hooks run before the
+ * app's: the bearer is in place when app hooks see the request, and a 401
+ * that the session recovers from never reaches app hooks or app code.
+ */
+export function createApi(config: ApiConfig): KyInstance {
+	const {gate, kyOptions, authStatuses, refreshUrl} = config;
+	const fetchFunction = kyOptions.fetch ?? config.fetch;
+	const appRetry = kyOptions.retry;
+	const appLimit = typeof appRetry === 'number' ? appRetry : appRetry?.limit ?? 2;
+	const appShouldRetry = typeof appRetry === 'object' ? appRetry.shouldRetry : undefined;
+
+	const targets = (request: Request): boolean => {
+		let url: URL;
+		try {
+			url = new URL(request.url);
+		} catch {
+			return false;
+		}
+
+		// The refresh endpoint never gets the bearer, so it can never trigger a refresh either.
+		const isRefresh = url.origin === refreshUrl.origin && url.pathname === refreshUrl.pathname;
+		return !isRefresh && gate.isAuthorized(url);
+	};
+
+	const authorize = async (request: Request, context: Context): Promise<void> => {
+		const lease = await gate.acquire(request.signal);
+		request.headers.set('authorization', `Bearer ${lease.accessToken}`);
+		const attempt = context[attemptKey] as AuthAttempt | undefined;
+		if (attempt) {
+			attempt.generation = lease.generation;
+		} else {
+			context[attemptKey] = {generation: lease.generation, retried: false} satisfies AuthAttempt;
+		}
+	};
+
+	return ky.create({
+		...kyOptions,
+		fetch: fetchFunction,
+		retry: {
+			...(typeof appRetry === 'object' ? appRetry : {}),
+			// A forced retry after a 401 counts against ky's limit: keep one slot
+			// for it whatever the app asked, and give the app's own retries no more than it asked.
+			limit: appLimit + 1,
+			async shouldRetry(state: ShouldRetryState) {
+				// The session's own errors (logged out, timed out waiting) already took their time: no backoff on top.
+				if (state.error instanceof SessionError || isAbortError(state.error) || state.retryCount > appLimit) {
+					return false;
+				}
+
+				return appShouldRetry?.(state);
+			},
+		},
+		hooks: {
+			...kyOptions.hooks,
+			beforeRequest: [
+				async (request, options) => {
+					if (targets(request)) {
+						await authorize(request, options.context as Context);
+					}
+				},
+				...(kyOptions.hooks?.beforeRequest ?? []),
+			],
+			afterResponse: [
+				async (request, options, response, state) => {
+					const context = options.context as Context;
+					const attempt = context[attemptKey] as AuthAttempt | undefined;
+					// Retried once at most: a second refusal with a newer token is the app's to see.
+					if (!attempt || attempt.retried || !authStatuses.includes(response.status)) {
+						return;
+					}
+
+					attempt.retried = true;
+					await gate.renew(attempt.generation, request.signal);
+					if (state.retryCount < (options.retry.limit ?? 0)) {
+						// beforeRequest runs again on the retry and sets the newer token.
+						return ky.retry({delay: 0, code: 'TOKEN_REFRESHED'});
+					}
+
+					// An instance extended with a smaller `retry` has no slot left: send it once more here.
+					const again = new Request(request);
+					await authorize(again, context);
+					return fetchFunction(again);
+				},
+				...(kyOptions.hooks?.afterResponse ?? []),
+			],
+		},
+	});
+}

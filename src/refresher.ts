@@ -1,0 +1,122 @@
+import {RefreshFailedError} from './errors.js';
+import type {NormalizedOptions} from './options.js';
+import {toTokenSet, type TokenSet} from './tokens.js';
+
+export type RefreshOutcome =
+	| {type: 'ok'; tokens: TokenSet}
+	/** The server refused the refresh token (invalid, expired or reused): the session is over. */
+	| {type: 'rejected'; status: number}
+	| {type: 'failed'; error: RefreshFailedError};
+
+type RefresherOptions = Pick<NormalizedOptions,
+	'refreshUrl' | 'fetch' | 'refreshRequest' | 'parseRefreshResponse' | 'refreshRejectStatuses'
+	| 'refreshTimeout' | 'refreshRetries' | 'refreshRetryDelay'>;
+
+class AttemptError extends Error {
+	constructor(message: string, readonly status: number | null, options?: {cause?: unknown}) {
+		super(message, options);
+	}
+}
+
+export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+	signal.throwIfAborted();
+	return new Promise((resolve, reject) => {
+		const onAbort = () => {
+			clearTimeout(timer);
+			reject(signal.reason);
+		};
+
+		const timer = setTimeout(() => {
+			signal.removeEventListener('abort', onAbort);
+			resolve();
+		}, ms);
+		signal.addEventListener('abort', onAbort, {once: true});
+	});
+}
+
+/**
+ * Talks to the refresh endpoint with plain `fetch`: no bearer header, no app
+ * hooks, so the refresh itself can never trigger a refresh.
+ */
+export function createRefresher(options: RefresherOptions, now: () => number) {
+	async function attempt(tokens: TokenSet, signal: AbortSignal): Promise<RefreshOutcome> {
+		const timeout = new AbortController();
+		const timer = setTimeout(() => {
+			timeout.abort(new AttemptError(`the refresh endpoint did not answer within ${options.refreshTimeout} ms`, null));
+		}, options.refreshTimeout);
+		try {
+			const init = options.refreshRequest({accessToken: tokens.accessToken, refreshToken: tokens.refreshToken});
+			let response: Response;
+			try {
+				response = await options.fetch(options.refreshUrl.href, {
+					method: init.method ?? 'POST',
+					headers: init.headers ?? {},
+					body: init.body ?? null,
+					credentials: init.credentials ?? 'same-origin',
+					signal: AbortSignal.any([signal, timeout.signal]),
+				});
+			} catch (error) {
+				signal.throwIfAborted();
+				if (timeout.signal.aborted) {
+					throw timeout.signal.reason;
+				}
+
+				throw new AttemptError('the refresh request failed to reach the server', null, {cause: error});
+			}
+
+			if (options.refreshRejectStatuses.includes(response.status)) {
+				void response.body?.cancel().catch(() => undefined);
+				return {type: 'rejected', status: response.status};
+			}
+
+			if (!response.ok) {
+				void response.body?.cancel().catch(() => undefined);
+				throw new AttemptError(`the refresh endpoint answered ${response.status}`, response.status);
+			}
+
+			let body: unknown;
+			try {
+				body = JSON.parse(await response.text());
+			} catch {
+				// No cause: a parser message quotes the body, which may hold tokens.
+				signal.throwIfAborted();
+				throw new AttemptError('the refresh response is not JSON', response.status);
+			}
+
+			try {
+				return {type: 'ok', tokens: toTokenSet(options.parseRefreshResponse(body, response), now(), tokens.refreshToken)};
+			} catch (error) {
+				throw new AttemptError(`the refresh response is not usable: ${error instanceof Error ? error.message : 'parse failed'}`, response.status, {cause: error});
+			}
+		} finally {
+			clearTimeout(timer);
+		}
+	}
+
+	return {
+		/** Resolves with the outcome after up to `refreshRetries` extra attempts; rejects only when `signal` aborts. */
+		async refresh(tokens: TokenSet, signal: AbortSignal): Promise<RefreshOutcome> {
+			let last: AttemptError | undefined;
+			for (let attemptIndex = 0; attemptIndex <= options.refreshRetries; attemptIndex++) {
+				if (attemptIndex > 0) {
+					// Exponential backoff with jitter, so tabs of many users do not hit a recovering server in step.
+					const base = options.refreshRetryDelay * (2 ** (attemptIndex - 1));
+					await sleep(base * (0.75 + (Math.random() * 0.5)), signal);
+				}
+
+				try {
+					return await attempt(tokens, signal);
+				} catch (error) {
+					signal.throwIfAborted();
+					last = error instanceof AttemptError ? error : new AttemptError('the refresh failed', null, {cause: error});
+				}
+			}
+
+			const attempts = options.refreshRetries + 1;
+			return {
+				type: 'failed',
+				error: new RefreshFailedError(`Token refresh failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${last?.message ?? 'unknown error'}`, last?.status ?? null, {cause: last}),
+			};
+		},
+	};
+}

@@ -1,0 +1,102 @@
+import {InvalidTokensError} from './errors.js';
+
+/** Tokens as `login` accepts them and as a refresh response is parsed into. */
+export interface TokenInput {
+	accessToken: string;
+	/** Omitted when the refresh token lives in an httpOnly cookie, or when the server keeps the old one. */
+	refreshToken?: string | null | undefined;
+	/** Lifetime of the access token in seconds, as servers send it. */
+	expiresIn?: number | null | undefined;
+	/** Absolute expiry in epoch milliseconds; used when `expiresIn` is absent. */
+	expiresAt?: number | null | undefined;
+}
+
+/** The token set every tab holds. Plain data: it crosses the channel and storage. */
+export interface TokenSet {
+	accessToken: string;
+	refreshToken: string | null;
+	/** Epoch ms, or null when the server gave no lifetime (only a 401 then triggers a refresh). */
+	expiresAt: number | null;
+	/** Epoch ms at which this tab received the tokens; with `expiresAt` it gives the lifetime. */
+	issuedAt: number;
+}
+
+// Ten years: anything longer is a unit mistake (ms sent as seconds), not a lifetime.
+const maxLifetimeSeconds = 10 * 365 * 24 * 3600;
+
+const isToken = (value: unknown): value is string =>
+	typeof value === 'string' && value.length > 0 && value.length <= 16_384 && !/[\s\u0000-\u001F\u007F]/.test(value);
+
+const toNumber = (value: unknown): number | undefined => {
+	if (typeof value === 'number') {
+		return value;
+	}
+
+	// Some servers send `"expires_in": "3600"`.
+	if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) {
+		return Number(value);
+	}
+
+	return undefined;
+};
+
+/**
+ * Validates tokens and computes the absolute expiry at receipt, so a client
+ * clock that is off by hours does not matter: only elapsed local time does.
+ */
+export function toTokenSet(input: unknown, now: number, previousRefreshToken: string | null = null): TokenSet {
+	if (typeof input !== 'object' || input === null) {
+		throw new InvalidTokensError('expected an object with an `accessToken`');
+	}
+
+	const {accessToken, refreshToken, expiresIn, expiresAt} = input as Record<string, unknown>;
+	if (!isToken(accessToken)) {
+		throw new InvalidTokensError('`accessToken` must be a non-empty string without whitespace');
+	}
+
+	if (refreshToken !== undefined && refreshToken !== null && !isToken(refreshToken)) {
+		throw new InvalidTokensError('`refreshToken` must be a non-empty string without whitespace when given');
+	}
+
+	let absoluteExpiry: number | null = null;
+	if (expiresIn !== undefined && expiresIn !== null) {
+		const seconds = toNumber(expiresIn);
+		if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0 || seconds > maxLifetimeSeconds) {
+			throw new InvalidTokensError('`expiresIn` must be a number of seconds between 0 and ten years');
+		}
+
+		absoluteExpiry = now + Math.round(seconds * 1000);
+	} else if (expiresAt !== undefined && expiresAt !== null) {
+		const at = toNumber(expiresAt);
+		if (at === undefined || !Number.isFinite(at) || at <= 0 || at > now + (maxLifetimeSeconds * 1000)) {
+			throw new InvalidTokensError('`expiresAt` must be an epoch time in milliseconds');
+		}
+
+		absoluteExpiry = at;
+	}
+
+	return {
+		accessToken,
+		refreshToken: typeof refreshToken === 'string' ? refreshToken : previousRefreshToken,
+		expiresAt: absoluteExpiry,
+		issuedAt: now,
+	};
+}
+
+/** Checks a token set that came from storage or another tab; undefined when malformed. */
+export function parseTokenSet(value: unknown): TokenSet | undefined {
+	if (typeof value !== 'object' || value === null) {
+		return undefined;
+	}
+
+	const {accessToken, refreshToken, expiresAt, issuedAt} = value as Record<string, unknown>;
+	const validExpiry = expiresAt === null || (typeof expiresAt === 'number' && Number.isFinite(expiresAt));
+	if (!isToken(accessToken)
+		|| !(refreshToken === null || isToken(refreshToken))
+		|| !validExpiry
+		|| typeof issuedAt !== 'number' || !Number.isFinite(issuedAt)) {
+		return undefined;
+	}
+
+	return {accessToken, refreshToken, expiresAt: expiresAt as number | null, issuedAt};
+}

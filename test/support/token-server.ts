@@ -1,0 +1,214 @@
+/**
+ * A token server in one function, handed to sessions as `fetch`. It behaves
+ * like Auth0/Okta/Supabase with rotation: each refresh token works once, and
+ * presenting a spent one revokes the whole family (every token it led to).
+ */
+export interface TokenServerOptions {
+	/** Access-token lifetime in seconds. */
+	ttl?: number;
+	origin?: string;
+}
+
+type FailureMode = 500 | 503 | 'garbage' | 'html' | 'network' | 'hang' | 'missing-field' | 400;
+
+interface ApiCall {
+	path: string;
+	token: string | null;
+	status: number;
+	method: string;
+	body: string;
+}
+
+export function createTokenServer(options: TokenServerOptions = {}) {
+	const origin = options.origin ?? 'http://localhost:3000';
+	let ttl = options.ttl ?? 60;
+	let serial = 0;
+	const access = new Map<string, {expiresAt: number; family: number}>();
+	const refresh = new Map<string, {family: number; used: boolean}>();
+	const revokedFamilies = new Set<number>();
+	const failures: FailureMode[] = [];
+	let refreshDelay = 0;
+	let slowDelay = 0;
+	let inFlight = 0;
+
+	const counters = {
+		refreshCalls: 0,
+		refreshOk: 0,
+		reuseDetections: 0,
+		maxConcurrentRefreshes: 0,
+		api: 0,
+		api401: 0,
+		heartbeats: 0,
+	};
+	const apiCalls: ApiCall[] = [];
+	const presentedRefreshTokens: string[] = [];
+
+	const issue = (family: number) => {
+		serial++;
+		const accessToken = `at-${family}-${serial}`;
+		const refreshToken = `rt-${family}-${serial}`;
+		access.set(accessToken, {expiresAt: Date.now() + (ttl * 1000), family});
+		refresh.set(refreshToken, {family, used: false});
+		return {accessToken, refreshToken, expiresIn: ttl};
+	};
+
+	const json = (status: number, body: unknown) =>
+		new Response(JSON.stringify(body), {status, headers: {'content-type': 'application/json'}});
+
+	const delay = async (ms: number, signal: AbortSignal | null | undefined) => new Promise<void>((resolve, reject) => {
+		if (ms <= 0) {
+			resolve();
+			return;
+		}
+
+		const timer = setTimeout(resolve, ms);
+		signal?.addEventListener('abort', () => {
+			clearTimeout(timer);
+			reject(signal.reason);
+		}, {once: true});
+	});
+
+	const validAccess = (token: string | null) => {
+		const entry = token ? access.get(token) : undefined;
+		return entry !== undefined && !revokedFamilies.has(entry.family) && Date.now() < entry.expiresAt;
+	};
+
+	async function handleRefresh(body: string, signal: AbortSignal | null | undefined): Promise<Response> {
+		counters.refreshCalls++;
+		inFlight++;
+		counters.maxConcurrentRefreshes = Math.max(counters.maxConcurrentRefreshes, inFlight);
+		try {
+			const failure = failures.shift();
+			if (failure === 'network') {
+				throw new TypeError('fetch failed');
+			}
+
+			if (failure === 'hang') {
+				await delay(24 * 3600 * 1000, signal);
+			}
+
+			await delay(refreshDelay, signal);
+			if (typeof failure === 'number') {
+				return json(failure, {error: failure === 400 ? 'invalid_grant' : 'server_error'});
+			}
+
+			if (failure === 'garbage') {
+				return new Response('{"accessToken": tru', {status: 200});
+			}
+
+			if (failure === 'html') {
+				return new Response('<html><body>Gateway</body></html>', {status: 200, headers: {'content-type': 'text/html'}});
+			}
+
+			if (failure === 'missing-field') {
+				return json(200, {token: 'x'});
+			}
+
+			let token: unknown;
+			try {
+				token = (JSON.parse(body) as {refreshToken?: unknown}).refreshToken;
+			} catch {}
+
+			if (typeof token !== 'string') {
+				return json(400, {error: 'invalid_request'});
+			}
+
+			presentedRefreshTokens.push(token);
+			const entry = refresh.get(token);
+			if (!entry || revokedFamilies.has(entry.family)) {
+				return json(401, {error: 'invalid_grant'});
+			}
+
+			if (entry.used) {
+				// Reuse: someone presented a spent token. Revoke the family, as rotating servers do.
+				counters.reuseDetections++;
+				revokedFamilies.add(entry.family);
+				return json(401, {error: 'invalid_grant', error_description: 'refresh token reuse detected'});
+			}
+
+			entry.used = true;
+			counters.refreshOk++;
+			return json(200, issue(entry.family));
+		} finally {
+			inFlight--;
+		}
+	}
+
+	const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+		const request = input instanceof Request ? input : new Request(String(input), init);
+		const url = new URL(request.url);
+		const body = request.method === 'GET' || request.method === 'HEAD' ? '' : await request.text();
+		await Promise.resolve();
+		if (url.origin !== origin) {
+			// Another origin: record what it received.
+			apiCalls.push({path: url.href, token: request.headers.get('authorization'), status: 200, method: request.method, body});
+			return json(200, {ok: true, foreign: true});
+		}
+
+		if (url.pathname === '/auth/refresh') {
+			return handleRefresh(body, init?.signal ?? request.signal);
+		}
+
+		if (url.pathname.startsWith('/api/')) {
+			counters.api++;
+			if (url.pathname === '/api/heartbeat') {
+				counters.heartbeats++;
+			}
+
+			const header = request.headers.get('authorization');
+			const token = header?.startsWith('Bearer ') ? header.slice(7) : null;
+			if (url.pathname.startsWith('/api/slow')) {
+				// The token is checked after the delay, as a slow handler behind the auth check would see it.
+				await delay(slowDelay, request.signal);
+			}
+
+			// `/api/deny` refuses every token: a permission the user lacks, say.
+			const ok = validAccess(token) && url.pathname !== '/api/deny';
+			apiCalls.push({path: url.pathname, token, status: ok ? 200 : 401, method: request.method, body});
+			if (!ok) {
+				counters.api401++;
+				return json(401, {error: 'invalid_token'});
+			}
+
+			return json(200, {ok: true, path: url.pathname, body});
+		}
+
+		return json(404, {error: 'not_found'});
+	};
+
+	return {
+		fetch,
+		origin,
+		counters,
+		apiCalls,
+		presentedRefreshTokens,
+		/** A fresh token family, as the login endpoint would issue. */
+		login: () => issue(++serial * 1000),
+		/** Every access token stops working (a key rotation); refresh tokens still work. */
+		revokeAccessTokens() {
+			for (const entry of access.values()) {
+				entry.expiresAt = 0;
+			}
+		},
+		/** The next refresh calls fail this way, in order. */
+		failNext(...modes: FailureMode[]) {
+			failures.push(...modes);
+		},
+		set refreshDelay(ms: number) {
+			refreshDelay = ms;
+		},
+		/** Delay of `/api/slow*` responses. */
+		set slowDelay(ms: number) {
+			slowDelay = ms;
+		},
+		set ttl(seconds: number) {
+			ttl = seconds;
+		},
+		/** True when no refresh token was presented twice. */
+		get noReuse() {
+			return new Set(presentedRefreshTokens).size === presentedRefreshTokens.length;
+		},
+	};
+}
+
+export type TokenServer = ReturnType<typeof createTokenServer>;
