@@ -72,7 +72,7 @@ export function createApi(config: ApiConfig): KyInstance {
 		}
 	};
 
-	return ky.create({
+	const api: KyInstance = ky.create({
 		...kyOptions,
 		fetch: fetchFunction,
 		retry: {
@@ -81,8 +81,11 @@ export function createApi(config: ApiConfig): KyInstance {
 			// for it whatever the app asked, and give the app's own retries no more than it asked.
 			limit: appLimit + 1,
 			async shouldRetry(state: ShouldRetryState) {
+				// The forced retry after a 401 does not use up the app's own retries.
+				const context = (state.error as {options?: {context?: Context}}).options?.context;
+				const authRetries = (context?.[attemptKey] as AuthAttempt | undefined)?.retried ? 1 : 0;
 				// The session's own errors (logged out, timed out waiting) already took their time: no backoff on top.
-				if (state.error instanceof SessionError || isAbortError(state.error) || state.retryCount > appLimit) {
+				if (state.error instanceof SessionError || isAbortError(state.error) || state.retryCount - authRetries > appLimit) {
 					return false;
 				}
 
@@ -115,13 +118,20 @@ export function createApi(config: ApiConfig): KyInstance {
 						return ky.retry({delay: 0, code: 'TOKEN_REFRESHED'});
 					}
 
-					// An instance extended with a smaller `retry` has no slot left: send it once more here.
-					const again = new Request(request);
-					await authorize(again, context);
-					return fetchFunction(again);
+					// An instance extended with a smaller `retry` has no slot left: send it once more
+					// through the instance itself, so the app's beforeRequest hooks and timeout apply.
+					// `attempt.retried` travels in the context, so this cannot loop.
+					return api(new Request(request), {
+						context,
+						retry: 0,
+						throwHttpErrors: false,
+						// ky clears a hook list given as undefined; the outer call runs the app's afterResponse hooks.
+						hooks: {afterResponse: undefined} as unknown as NonNullable<Options['hooks']>,
+					});
 				},
 				...(kyOptions.hooks?.afterResponse ?? []),
 			],
 		},
 	});
+	return api;
 }

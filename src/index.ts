@@ -1,4 +1,6 @@
 export {initSession} from './session.js';
+export {oauth2RefreshGrant} from './oauth.js';
+export type {OAuth2RefreshOptions} from './oauth.js';
 export type {Session} from './session.js';
 export type {SessionOptions, RefreshRequestInit} from './options.js';
 export type {SessionState, SessionStatus, TabRole, StateListener} from './state.js';

@@ -201,16 +201,18 @@ function originsPredicate(value: SessionOptions['authorizedOrigins'], base: stri
 		list = [origin];
 	} else if (Array.isArray(value)) {
 		list = value.map(entry => {
-			let origin = 'null';
+			let parsed: URL | undefined;
 			try {
-				origin = new URL(String(entry)).origin;
+				parsed = new URL(String(entry));
 			} catch {}
 
-			if (origin === 'null') {
-				throw new InvalidOptionsError('authorizedOrigins', `must list absolute origins like "https://api.example.com", got ${String(entry)}`);
+			// A bare origin only: a path here would suggest a narrower scope than an origin check gives.
+			if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.username || parsed.password
+				|| parsed.pathname !== '/' || parsed.search || parsed.hash) {
+				throw new InvalidOptionsError('authorizedOrigins', `must list bare http(s) origins like "https://api.example.com", got ${String(entry)}`);
 			}
 
-			return origin;
+			return parsed.origin;
 		});
 	} else {
 		throw new InvalidOptionsError('authorizedOrigins', 'must be an array of origins or a function (url) => boolean');

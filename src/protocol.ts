@@ -83,6 +83,7 @@ export function parseRecord(value: unknown): SessionRecord | undefined {
  * True when `candidate` should replace `current`. Ties between equal
  * generations (two tabs logging in or out at once) resolve the same way in
  * every tab: an ended session wins over tokens, then the larger writer id.
+ * A record is never newer than itself.
  */
 export function isNewer(candidate: SessionRecord, current: SessionRecord): boolean {
 	if (candidate.generation !== current.generation) {
@@ -93,7 +94,7 @@ export function isNewer(candidate: SessionRecord, current: SessionRecord): boole
 		return candidate.tokens === null;
 	}
 
-	return candidate.tokens !== null && candidate.writer > current.writer;
+	return candidate.writer > current.writer;
 }
 
 /**

@@ -46,15 +46,24 @@ export function createRefresher(options: RefresherOptions, now: () => number) {
 		}, options.refreshTimeout);
 		try {
 			const init = options.refreshRequest({accessToken: tokens.accessToken, refreshToken: tokens.refreshToken});
+			const combined = AbortSignal.any([signal, timeout.signal]);
 			let response: Response;
 			try {
-				response = await options.fetch(options.refreshUrl.href, {
-					method: init.method ?? 'POST',
-					headers: init.headers ?? {},
-					body: init.body ?? null,
-					credentials: init.credentials ?? 'same-origin',
-					signal: AbortSignal.any([signal, timeout.signal]),
-				});
+				// Raced with the signal: a fetch that ignores its signal must not outlive the timeout.
+				response = await Promise.race([
+					options.fetch(options.refreshUrl.href, {
+						method: init.method ?? 'POST',
+						headers: init.headers ?? {},
+						body: init.body ?? null,
+						credentials: init.credentials ?? 'same-origin',
+						signal: combined,
+					}),
+					new Promise<never>((_resolve, reject) => {
+						combined.addEventListener('abort', () => {
+							reject(combined.reason);
+						}, {once: true});
+					}),
+				]);
 			} catch (error) {
 				signal.throwIfAborted();
 				if (timeout.signal.aborted) {
@@ -96,6 +105,7 @@ export function createRefresher(options: RefresherOptions, now: () => number) {
 	return {
 		/** Resolves with the outcome after up to `refreshRetries` extra attempts; rejects only when `signal` aborts. */
 		async refresh(tokens: TokenSet, signal: AbortSignal): Promise<RefreshOutcome> {
+			signal.throwIfAborted();
 			let last: AttemptError | undefined;
 			for (let attemptIndex = 0; attemptIndex <= options.refreshRetries; attemptIndex++) {
 				if (attemptIndex > 0) {

@@ -456,7 +456,7 @@ export function initSession(input: SessionOptions): Session {
 	async function heartbeat() {
 		try {
 			// Through `api`, so a 401 refreshes and retries like any request.
-			const response = await api.get(options.heartbeatUrl!, {throwHttpErrors: false, retry: 0});
+			const response = await api.get(options.heartbeatUrl!, {throwHttpErrors: false});
 			void response.body?.cancel().catch(() => undefined);
 		} catch {
 			// A failed heartbeat changes nothing; the next one tries again.

@@ -7,7 +7,7 @@ export interface TokenInput {
 	refreshToken?: string | null | undefined;
 	/** Lifetime of the access token in seconds, as servers send it. */
 	expiresIn?: number | null | undefined;
-	/** Absolute expiry in epoch milliseconds; used when `expiresIn` is absent. */
+	/** Absolute expiry in epoch milliseconds (epoch seconds, as in a JWT `exp`, are recognised); used when `expiresIn` is absent. */
 	expiresAt?: number | null | undefined;
 }
 
@@ -67,9 +67,14 @@ export function toTokenSet(input: unknown, now: number, previousRefreshToken: st
 
 		absoluteExpiry = now + Math.round(seconds * 1000);
 	} else if (expiresAt !== undefined && expiresAt !== null) {
-		const at = toNumber(expiresAt);
+		let at = toNumber(expiresAt);
+		// Epoch seconds (a JWT `exp`) are below 1e12; as milliseconds that would be 2001.
+		if (at !== undefined && at > 0 && at < 1e12) {
+			at *= 1000;
+		}
+
 		if (at === undefined || !Number.isFinite(at) || at <= 0 || at > now + (maxLifetimeSeconds * 1000)) {
-			throw new InvalidTokensError('`expiresAt` must be an epoch time in milliseconds');
+			throw new InvalidTokensError('`expiresAt` must be an epoch time in milliseconds (or seconds)');
 		}
 
 		absoluteExpiry = at;
