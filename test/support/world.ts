@@ -2,6 +2,7 @@ import {vi} from 'vitest';
 import {initSession, type Session, type SessionOptions} from '../../src/index.js';
 import {createHub} from './hub.js';
 import {createLockManager} from './locks.js';
+import {runUntilSettled} from './time.js';
 import {createTokenServer} from './token-server.js';
 
 let worlds = 0;
@@ -104,20 +105,7 @@ export function createWorld(options: WorldOptions = {}) {
 		/** Advance fake time, letting promises and channel deliveries run. */
 		tick: async (ms: number) => vi.advanceTimersByTimeAsync(ms),
 		/** Advances fake time in small steps until `promise` settles (at most `limit` ms), then returns it. */
-		async run<T>(promise: Promise<T>, limit = 60_000): Promise<T> {
-			let settled = false;
-			promise.then(() => {
-				settled = true;
-			}, () => {
-				settled = true;
-			});
-			for (let elapsed = 0; !settled && elapsed < limit; elapsed += 10) {
-				// eslint-disable-next-line no-await-in-loop
-				await vi.advanceTimersByTimeAsync(10);
-			}
-
-			return promise;
-		},
+		run: async <T>(promise: Promise<T>, limit = 60_000): Promise<T> => runUntilSettled(promise, limit),
 		failed: () => tabs.flatMap(tab => tab.results.filter(result => !result.ok)),
 		closeAll() {
 			for (const tab of tabs) {

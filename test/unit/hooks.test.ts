@@ -2,6 +2,7 @@ import ky, {HTTPError} from 'ky';
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {LoggedOutError, PauseTimeoutError} from '../../src/errors.js';
 import {createApi, type ApiConfig, type AuthGate} from '../../src/hooks.js';
+import {runUntilSettled} from '../support/time.js';
 
 const origin = 'http://localhost:3000';
 const refreshUrl = new URL(`${origin}/auth/refresh`);
@@ -56,21 +57,7 @@ function api(gate: AuthGate, server: {fetch: typeof fetch}, extra: Partial<ApiCo
 	return createApi({gate, kyOptions: {}, authStatuses: [401], refreshUrl, fetch: server.fetch, ...extra});
 }
 
-/** Advances fake time until the promise settles (ky waits on timers between retries). */
-async function settle<T>(promise: Promise<T>, maxMs = 60_000): Promise<T> {
-	let done = false;
-	promise.then(() => {
-		done = true;
-	}, () => {
-		done = true;
-	});
-	for (let elapsed = 0; !done && elapsed < maxMs; elapsed += 10) {
-		await vi.advanceTimersByTimeAsync(10);
-	}
-
-	expect(done).toBe(true);
-	return promise;
-}
+const settle = async <T>(promise: Promise<T>) => runUntilSettled(promise);
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
 	try {

@@ -3,6 +3,7 @@ import {InvalidTokensError, RefreshFailedError} from '../../src/errors.js';
 import {normalizeOptions, type SessionOptions} from '../../src/options.js';
 import {createRefresher, sleep, type RefreshOutcome} from '../../src/refresher.js';
 import type {TokenSet} from '../../src/tokens.js';
+import {runUntilSettled} from '../support/time.js';
 
 const accessSecret = 'ACCESS-SECRET-abc123';
 const refreshSecret = 'REFRESH-SECRET-xyz789';
@@ -55,21 +56,7 @@ function refresher(fetchFunction: typeof fetch, extra: Partial<SessionOptions> =
 	return createRefresher(options, () => Date.now());
 }
 
-/** Runs the refresh while advancing fake time until it settles. */
-async function settle<T>(promise: Promise<T>, maxMs = 120_000): Promise<T> {
-	let done = false;
-	promise.then(() => {
-		done = true;
-	}, () => {
-		done = true;
-	});
-	for (let elapsed = 0; !done && elapsed < maxMs; elapsed += 50) {
-		await vi.advanceTimersByTimeAsync(50);
-	}
-
-	expect(done).toBe(true);
-	return promise;
-}
+const settle = async <T>(promise: Promise<T>) => runUntilSettled(promise, 120_000, 50);
 
 const failed = (outcome: RefreshOutcome) => {
 	expect(outcome.type).toBe('failed');
