@@ -181,8 +181,10 @@ export async function startServer(options = {}) {
 			send(response, 200, {name: 'Demo User'});
 		} else if (url.pathname === '/api/echo') {
 			send(response, 200, {method: request.method, body: await readJson(request)});
-		} else {
+		} else if (isHeartbeat) {
 			send(response, 200, {ok: true});
+		} else {
+			send(response, 404, {error: 'not_found'});
 		}
 	}
 

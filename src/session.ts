@@ -102,17 +102,26 @@ export function initSession(input: SessionOptions): Session {
 		refreshUrl: options.refreshUrl,
 		fetch: options.fetch,
 	});
+	let heartbeatInFlight = false;
 	const duties = createLeaderDuties({
 		coordinator,
 		options,
 		now,
 		async heartbeat() {
+			// One at a time: a heartbeat paused by a slow refresh must not pile up with the next.
+			if (heartbeatInFlight) {
+				return;
+			}
+
+			heartbeatInFlight = true;
 			try {
 				// Through `api`, so a 401 refreshes and retries like any request.
 				const response = await api.get(options.heartbeatUrl!, {throwHttpErrors: false});
 				void response.body?.cancel().catch(() => undefined);
 			} catch {
 				// A failed heartbeat changes nothing; the next one tries again.
+			} finally {
+				heartbeatInFlight = false;
 			}
 		},
 	});

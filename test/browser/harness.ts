@@ -1,0 +1,342 @@
+// Real-browser harness: Debian's Chromium through playwright-core, the example
+// server (examples/server.mjs) and its demo pages, which expose `window.demo`.
+// Every scenario gets its own server, browser context (one profile, so tabs
+// share storage, BroadcastChannel and Web Locks) and namespace.
+import {randomBytes} from 'node:crypto';
+import {existsSync} from 'node:fs';
+import {fileURLToPath, pathToFileURL} from 'node:url';
+import {chromium, type Browser, type BrowserContext, type Page} from 'playwright-core';
+import type {Session, SessionState} from '../../src/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+// --- the page's contract (examples/public/ui.js) ------------------------------
+
+export interface DemoResults {
+	sent: number;
+	ok: number;
+	failed: number;
+	paused: number;
+	retried: number;
+	errors: string[];
+}
+
+export interface BurstSummary {
+	ok: number;
+	failed: number;
+	errors: string[];
+}
+
+export interface Demo {
+	session: Session;
+	ready: Promise<void>;
+	results: DemoResults;
+	burst(n?: number, path?: string): Promise<BurstSummary>;
+	login(username?: string): Promise<void>;
+	logout(): Promise<void>;
+	revoke(): Promise<void>;
+}
+
+declare global {
+	interface Window {
+		demo: Demo;
+	}
+}
+
+/** A tab's state as it crosses into Node: `lastError` reduced to its code. */
+export type TabState = Omit<SessionState, 'lastError'> & {lastError: string | null};
+
+// --- the example server -------------------------------------------------------
+
+export interface ServerStats {
+	logins: number;
+	refreshCalls: number;
+	refreshOk: number;
+	reuseDetections: number;
+	graceReuses: number;
+	refreshRejected: number;
+	refreshInFlight: number;
+	maxRefreshInFlight: number;
+	apiRequests: number;
+	apiOk: number;
+	rejectedRequests: number;
+	heartbeats: number;
+	revocations: number;
+	foreignAuthorization: number;
+	refreshTimes: number[];
+	config: ServerConfig;
+}
+
+export interface ServerConfig {
+	/** Seconds. */
+	accessTtl: number;
+	/** Seconds; 0 = off. */
+	graceWindow: number;
+	/** Milliseconds. */
+	refreshDelay: number;
+}
+
+export interface ExampleServer {
+	url: string;
+	port: number;
+	stats(): ServerStats;
+	config(patch: Partial<ServerConfig>): ServerConfig;
+	revokeAll(): void;
+	reset(): void;
+	close(): Promise<void>;
+}
+
+interface ServerModule {
+	startServer(options: Partial<ServerConfig> & {port?: number; host?: string}): Promise<ExampleServer>;
+}
+
+// --- prerequisites -------------------------------------------------------------
+
+export const chromiumPath = process.env['CHROME_PATH'] ?? '/usr/bin/chromium';
+const installHint = 'install it with apt-get install -y chromium';
+
+/**
+ * Whether the browser tests can run. Without Chromium they fail in CI and are
+ * skipped (loudly) elsewhere; without the built files they fail.
+ */
+export function checkPrerequisites(): {run: boolean} {
+	if (!existsSync(chromiumPath)) {
+		const message = `Chromium not found at ${chromiumPath}; ${installHint} (or set CHROME_PATH)`;
+		if (process.env['CI'] === 'true') {
+			throw new Error(message);
+		}
+
+		console.warn(`\n⚠ SKIPPING the real-browser tests: ${message}.\n`);
+		return {run: false};
+	}
+
+	const missing = ['dist/tab-session.global.js', 'examples/public/build/app.js'].filter(file => !existsSync(root + file));
+	if (missing.length > 0) {
+		throw new Error(`Missing build output ${missing.join(', ')}: run \`npm run build && npm run build:examples\` before the browser tests`);
+	}
+
+	return {run: true};
+}
+
+export async function launchChromium(): Promise<Browser> {
+	return chromium.launch({
+		executablePath: chromiumPath,
+		headless: true,
+		args: [
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-quic',
+			'--no-first-run',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+			'--disable-dev-shm-usage',
+		],
+	});
+}
+
+// --- time ----------------------------------------------------------------------
+
+export const sleep = async (ms: number) => new Promise<void>(resolve => {
+	setTimeout(resolve, Math.max(0, ms));
+});
+
+/**
+ * Polls `probe` until `accept` holds; throws with the last value seen once
+ * `timeout` ms have passed. Resolves with the value and the elapsed ms.
+ */
+export async function waitFor<T>(
+	what: string,
+	probe: () => T | Promise<T>,
+	accept: (value: T) => boolean,
+	{timeout, interval = 10}: {timeout: number; interval?: number},
+): Promise<{value: T; elapsed: number}> {
+	const started = Date.now();
+	for (;;) {
+		// eslint-disable-next-line no-await-in-loop
+		const value = await probe();
+		const elapsed = Date.now() - started;
+		if (accept(value)) {
+			return {value, elapsed};
+		}
+
+		if (elapsed > timeout) {
+			throw new Error(`${what}: not reached within ${timeout} ms; last value ${JSON.stringify(value)}`);
+		}
+
+		// eslint-disable-next-line no-await-in-loop
+		await sleep(interval);
+	}
+}
+
+/** Rejects (rather than hanging the test) when `promise` takes longer than `ms`. */
+export async function within<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	try {
+		return await Promise.race([
+			promise,
+			new Promise<never>((_resolve, reject) => {
+				timer = setTimeout(() => {
+					reject(new Error(`${what}: still pending after ${ms} ms`));
+				}, ms);
+			}),
+		]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+// --- reading and driving tabs ----------------------------------------------------
+
+export async function readState(page: Page): Promise<TabState> {
+	return page.evaluate(() => {
+		const state = window.demo.session.getState();
+		return {...state, lastError: state.lastError ? state.lastError.code : null};
+	});
+}
+
+export async function readStates(pages: readonly Page[]): Promise<TabState[]> {
+	return Promise.all(pages.map(readState));
+}
+
+export async function readResults(page: Page): Promise<DemoResults> {
+	return page.evaluate(() => window.demo.results);
+}
+
+export interface TimedBurst extends BurstSummary {
+	/** Browser epoch ms at which the burst went out and at which all its requests had settled. */
+	startedAt: number;
+	settledAt: number;
+}
+
+/**
+ * `demo.burst(n)` fired by the tab's own clock at `at` (epoch ms), so that
+ * all tabs send at the same moment however long each evaluate takes to arrive.
+ */
+export async function burstAt(page: Page, at: number, n = 10, path = '/api/orders'): Promise<TimedBurst> {
+	return page.evaluate(async ({at, n, path}) => {
+		await new Promise(resolve => {
+			setTimeout(resolve, Math.max(0, at - Date.now()));
+		});
+		const startedAt = Date.now();
+		const summary = await window.demo.burst(n, path);
+		return {...summary, startedAt, settledAt: Date.now()};
+	}, {at, n, path});
+}
+
+/** One `session.api` GET: its JSON, or the error's code (or name) when it rejects. */
+export async function apiGet(page: Page, url: string): Promise<{ok: true; body: unknown} | {ok: false; code: string}> {
+	return page.evaluate(async url => {
+		try {
+			return {ok: true as const, body: await window.demo.session.api.get(url).json()};
+		} catch (error) {
+			const {code, name} = error as {code?: unknown; name?: unknown};
+			return {ok: false as const, code: typeof code === 'string' ? code : String(name)};
+		}
+	}, url);
+}
+
+export async function leaders(pages: readonly Page[]): Promise<Page[]> {
+	const states = await readStates(pages);
+	return pages.filter((_page, index) => states[index]!.role === 'leader');
+}
+
+// --- scenarios -----------------------------------------------------------------
+
+export type DemoPage = '/' | '/module.html';
+
+export interface ScenarioOptions {
+	server?: Partial<ServerConfig>;
+	/** The demo page's query string, without `ns` (the scenario names its own). */
+	query?: Record<string, string | number>;
+	page?: DemoPage;
+}
+
+export interface Scenario {
+	readonly server: ExampleServer;
+	readonly context: BrowserContext;
+	readonly ns: string;
+	readonly storageKey: string;
+	/** Tabs opened and not closed, in opening order. */
+	readonly tabs: Page[];
+	/** Opens a tab of the demo page and waits for `demo.ready`. */
+	open(extraQuery?: Record<string, string | number>): Promise<Page>;
+	openMany(count: number): Promise<Page[]>;
+	/** Closes a tab as a user would (no beforeunload prompt). */
+	closeTab(page: Page): Promise<void>;
+	/** Uncaught errors and unhandled rejections any tab reported. */
+	readonly pageErrors: string[];
+	close(): Promise<void>;
+}
+
+let serverModule: ServerModule | undefined;
+
+export async function startScenario(browser: Browser, name: string, options: ScenarioOptions = {}): Promise<Scenario> {
+	// A variable specifier: the server is plain JavaScript without type declarations.
+	const serverEntry = pathToFileURL(`${root}examples/server.mjs`).href;
+	serverModule ??= (await import(serverEntry)) as ServerModule;
+	const server = await serverModule.startServer({port: 0, host: '127.0.0.1', ...options.server});
+	let context: BrowserContext;
+	try {
+		context = await browser.newContext();
+	} catch (error) {
+		await server.close();
+		throw error;
+	}
+
+	const ns = `${name}-${randomBytes(4).toString('hex')}`;
+	const tabs: Page[] = [];
+	const pageErrors: string[] = [];
+
+	const open = async (extraQuery: Record<string, string | number> = {}) => {
+		const query = new URLSearchParams();
+		for (const [key, value] of Object.entries({heartbeat: 0, ...options.query, ...extraQuery, ns})) {
+			query.set(key, String(value));
+		}
+
+		const page = await context.newPage();
+		const label = `tab ${tabs.length + 1}`;
+		page.on('pageerror', error => {
+			pageErrors.push(`${label}: ${error.name}: ${error.message}`);
+		});
+		tabs.push(page);
+		await page.goto(`${server.url}${options.page ?? '/'}?${query.toString()}`);
+		await page.evaluate(async () => window.demo.ready);
+		return page;
+	};
+
+	return {
+		server,
+		context,
+		ns,
+		storageKey: `tab-session:${ns}`,
+		tabs,
+		open,
+		async openMany(count) {
+			const pages: Page[] = [];
+			// One after another: the first tab is the first to ask for leadership.
+			for (let index = 0; index < count; index++) {
+				// eslint-disable-next-line no-await-in-loop
+				pages.push(await open());
+			}
+
+			return pages;
+		},
+		async closeTab(page) {
+			tabs.splice(tabs.indexOf(page), 1);
+			await page.close({runBeforeUnload: false});
+		},
+		pageErrors,
+		async close() {
+			try {
+				await context.close();
+			} finally {
+				await server.close();
+			}
+		},
+	};
+}
+
+/** Counts the server's refresh calls in `(from, to]` (server epoch ms = browser epoch ms here). */
+export const refreshesBetween = (stats: ServerStats, from: number, to: number) =>
+	stats.refreshTimes.filter(time => time > from && time <= to).length;
