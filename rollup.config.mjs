@@ -17,7 +17,7 @@ export default [
 		plugins: [ts()],
 		output: [
 			{file: 'dist/tab-session.js', format: 'es', sourcemap: true, banner},
-			{file: 'dist/tab-session.cjs', format: 'cjs', sourcemap: true, banner},
+			{file: 'dist/tab-session.cjs', format: 'cjs', sourcemap: true, banner, interop: 'auto'},
 		],
 	},
 	{

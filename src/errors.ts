@@ -75,7 +75,7 @@ export class InvalidOptionsError extends SessionError {
 	}
 }
 
-/** Tokens handed to `login`, or returned by the refresh endpoint, are not usable. */
+/** Tokens handed to `login` are not usable. (An unusable refresh response becomes a `RefreshFailedError` with this as its `cause`.) */
 export class InvalidTokensError extends SessionError {
 	constructor(problem: string) {
 		super('INVALID_TOKENS', `tab-session: invalid tokens: ${problem}`);
