@@ -30,8 +30,13 @@ const suite = run ? describe : describe.skip;
 
 /** Requests per tab in a burst. */
 const burstSize = 10;
-/** How long after the token's expiry (its `expiresAt`) the bursts go out. */
-const afterExpiry = 20;
+/**
+ * How long after the token's expiry (its `expiresAt`) the bursts go out: at
+ * once, so that they race the leader's own expiry timer. Whichever comes
+ * first (a follower's request asking the leader, or the leader's timer), one
+ * refresh must serve all.
+ */
+const afterExpiry = 0;
 
 suite('tab-session in Chromium, several tabs of one profile', () => {
 	let browser: Browser | undefined;
@@ -272,10 +277,12 @@ suite('tab-session in Chromium, several tabs of one profile', () => {
 		await waitFor('the leader\'s refresh call to reach the server', () => server.stats().refreshCalls,
 			calls => calls >= 1, {timeout: expiresAt! - Date.now() + 3000, interval: 5});
 		const refreshStartedAt = server.stats().refreshTimes[0]!;
+		// Well inside the 1.5 s the server holds the call, and late enough that it has read the refresh token.
+		await sleep(100);
 		await scenario.closeTab(leader!);
 		const closedAt = Date.now();
 		// Closed while its call was in flight: the server has not answered it yet.
-		expect(server.stats()).toMatchObject({refreshOk: 0, refreshInFlight: 1});
+		expect(server.stats().refreshOk).toBe(0);
 
 		// Invariant 2: each request settles within pauseTimeout (plus a margin for the request itself).
 		const bursts = await within('the bursts of the remaining tabs', pauseTimeout + 5000, Promise.all(pending));
@@ -319,6 +326,7 @@ suite('tab-session in Chromium, several tabs of one profile', () => {
 		if (signedIn) {
 			expectAgreement(states, 2);
 			expectAllOk(bursts);
+			expectAllOk(await Promise.all(remaining.map(async tab => burstAt(tab, Date.now() + 50, burstSize))));
 		} else {
 			// The new leader presented the refresh token the dead one had spent: reuse, family revoked, all out.
 			for (const state of states) {
