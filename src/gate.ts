@@ -16,8 +16,8 @@ export interface GateDeps {
 
 /**
  * The request side of the pause gate: what a request (or `getAccessToken`)
- * waits for before it goes out, and after a 401. Every wait is bounded by
- * `pauseTimeout` from the moment the request asked.
+ * waits for before it goes out, and after a 401. All the waits of one request
+ * together are bounded by `pauseTimeout` from the moment it first asked.
  */
 export function createGate(deps: GateDeps): AuthGate & {signedIn(): TokenSet} {
 	const {coordinator, waiters, options, now} = deps;
@@ -38,8 +38,8 @@ export function createGate(deps: GateDeps): AuthGate & {signedIn(): TokenSet} {
 	return {
 		isAuthorized: options.isAuthorized,
 		signedIn,
-		async acquire(signal) {
-			const deadline = now() + options.pauseTimeout;
+		async acquire(signal, since = now()) {
+			const deadline = since + options.pauseTimeout;
 			const wait = async (from: number, tolerant: boolean) =>
 				waiters.wait(from, {signal, deadline, pauseTimeout: options.pauseTimeout, tolerant});
 			await deps.untilJoined(signal);
@@ -79,8 +79,8 @@ export function createGate(deps: GateDeps): AuthGate & {signedIn(): TokenSet} {
 				return {accessToken: tokens.accessToken, generation};
 			}
 		},
-		async renew(generation, signal) {
-			const deadline = now() + options.pauseTimeout;
+		async renew(generation, signal, since = now()) {
+			const deadline = since + options.pauseTimeout;
 			while (signedIn() && coordinator.record.generation <= generation) {
 				const current = coordinator.record.generation;
 				const failure = coordinator.failureFor(current);

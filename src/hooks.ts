@@ -9,15 +9,20 @@ export type {KyInstance};
 export interface AuthGate {
 	/** True when `url` may receive the bearer token. */
 	isAuthorized(url: URL): boolean;
-	/** The token to send now; waits while a refresh is under way or the token has expired. */
-	acquire(signal: AbortSignal): Promise<{accessToken: string; generation: number}>;
+	/**
+	 * The token to send now; waits while a refresh is under way or the token has expired.
+	 * `since` is when the request first waited: all its waits share one `pauseTimeout`.
+	 */
+	acquire(signal: AbortSignal, since?: number): Promise<{accessToken: string; generation: number}>;
 	/** Resolves once the session holds tokens newer than `generation`, refreshing when needed. */
-	renew(generation: number, signal: AbortSignal): Promise<void>;
+	renew(generation: number, signal: AbortSignal, since?: number): Promise<void>;
 }
 
 interface AuthAttempt {
 	generation: number;
 	retried: boolean;
+	/** When the request first waited, epoch ms. */
+	since: number;
 }
 
 // Per-request state lives in ky's `context`: ky clones the Request before each
@@ -62,14 +67,12 @@ export function createApi(config: ApiConfig): KyInstance {
 	};
 
 	const authorize = async (request: Request, context: Context): Promise<void> => {
-		const lease = await gate.acquire(request.signal);
+		const attempt = (context[attemptKey] as AuthAttempt | undefined)
+			?? {generation: -1, retried: false, since: Date.now()} satisfies AuthAttempt;
+		const lease = await gate.acquire(request.signal, attempt.since);
 		request.headers.set('authorization', `Bearer ${lease.accessToken}`);
-		const attempt = context[attemptKey] as AuthAttempt | undefined;
-		if (attempt) {
-			attempt.generation = lease.generation;
-		} else {
-			context[attemptKey] = {generation: lease.generation, retried: false} satisfies AuthAttempt;
-		}
+		attempt.generation = lease.generation;
+		context[attemptKey] = attempt;
 	};
 
 	const api: KyInstance = ky.create({
@@ -112,7 +115,7 @@ export function createApi(config: ApiConfig): KyInstance {
 					}
 
 					attempt.retried = true;
-					await gate.renew(attempt.generation, request.signal);
+					await gate.renew(attempt.generation, request.signal, attempt.since);
 					if (state.retryCount < (options.retry.limit ?? 0)) {
 						// beforeRequest runs again on the retry and sets the newer token.
 						return ky.retry({delay: 0, code: 'TOKEN_REFRESHED'});
