@@ -188,9 +188,15 @@ export function initSession(input: SessionOptions): Session {
 		api,
 		async login(tokens) {
 			checkOpen();
-			coordinator.login(toTokenSet(tokens, now()));
+			const tokenSet = toTokenSet(tokens, now());
+			// A tab that just opened first learns the current generation from the others,
+			// so that its login (or logout) is newer than the session they hold.
+			await join.until(neverAborted());
+			checkOpen();
+			coordinator.login(tokenSet);
 		},
 		async logout() {
+			await join.until(neverAborted());
 			if (!coordinator.closed) {
 				coordinator.end('logout');
 			}

@@ -366,6 +366,23 @@ describe('joining and storage', () => {
 		expect(errorsOf(await late.burst(2))).toEqual([]);
 	});
 
+	it('memory storage: a logout (or login) in a tab that has just opened beats the session the others hold', async () => {
+		world = await signedInWorld(2, {storage: 'memory', ttl: 3600});
+		const late = world.openTab();
+		// Called at once, before the open tabs answered its hello.
+		await world.run(late.session.logout());
+		await world.tick(50);
+		for (const tab of world.tabs) {
+			expect(tab.session.getState()).toMatchObject({status: 'unauthenticated', endReason: 'logout'});
+		}
+
+		const another = world.openTab();
+		await world.run(another.session.login(world.server.login()));
+		await world.tick(50);
+		expect(new Set(world.tabs.map(tab => tab.session.getState().generation)).size).toBe(1);
+		expect(world.tabs.every(tab => tab.session.getState().status === 'authenticated')).toBe(true);
+	});
+
 	it('a lone tab without tokens rejects requests with LoggedOutError after joinTimeout', async () => {
 		world = createWorld({storage: 'memory'});
 		const tab = world.openTab();

@@ -12,6 +12,8 @@ export interface TokenServerOptions {
 type FailureMode = 500 | 503 | 'garbage' | 'html' | 'network' | 'hang' | 'missing-field' | 400;
 
 interface ApiCall {
+	/** The request's `x-request-id` header, when it had one. */
+	id: string | null;
 	path: string;
 	token: string | null;
 	status: number;
@@ -141,7 +143,7 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 		await Promise.resolve();
 		if (url.origin !== origin) {
 			// Another origin: record what it received.
-			apiCalls.push({path: url.href, token: request.headers.get('authorization'), status: 200, method: request.method, body});
+			apiCalls.push({id: request.headers.get('x-request-id'), path: url.href, token: request.headers.get('authorization'), status: 200, method: request.method, body});
 			return json(200, {ok: true, foreign: true});
 		}
 
@@ -164,7 +166,7 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 
 			// `/api/deny` refuses every token: a permission the user lacks, say.
 			const ok = validAccess(token) && url.pathname !== '/api/deny';
-			apiCalls.push({path: url.pathname, token, status: ok ? 200 : 401, method: request.method, body});
+			apiCalls.push({id: request.headers.get('x-request-id'), path: url.pathname, token, status: ok ? 200 : 401, method: request.method, body});
 			if (!ok) {
 				counters.api401++;
 				return json(401, {error: 'invalid_token'});
@@ -203,6 +205,10 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 		},
 		set ttl(seconds: number) {
 			ttl = seconds;
+		},
+		/** Refresh calls the server is handling right now. */
+		get refreshesInFlight() {
+			return inFlight;
 		},
 		/** True when no refresh token was presented twice. */
 		get noReuse() {
