@@ -368,6 +368,8 @@ describe('joining and storage', () => {
 
 	it('memory storage: a logout (or login) in a tab that has just opened beats the session the others hold', async () => {
 		world = await signedInWorld(2, {storage: 'memory', ttl: 3600});
+		await world.run(world.tabs[0]!.session.refresh());
+		expect(world.tabs[1]!.session.getState().generation).toBe(2);
 		const late = world.openTab();
 		// Called at once, before the open tabs answered its hello.
 		await world.run(late.session.logout());
