@@ -117,6 +117,24 @@ describe('one leader refreshes for every tab', () => {
 		expect(world.server.counters.refreshCalls).toBe(1);
 	});
 
+	it.each([3_600_000, -3_600_000])('a client clock off by %i ms: expiry counted from expiresIn at receipt still works', async offset => {
+		world = createWorld({ttl: 60, session: {refreshLeeway: 0}});
+		world.server.clockOffset = offset;
+		world.openTab();
+		await world.tick(40);
+		world.openTab();
+		await world.tick(1000);
+		await world.tabs[0]!.session.login(world.server.login());
+		for (let expiry = 1; expiry <= 2; expiry++) {
+			await world.tick(world.tabs[0]!.session.getState().expiresAt! - Date.now());
+			await world.run(Promise.all(world.tabs.map(async tab => tab.burst(5))));
+		}
+
+		expect(world.failed()).toHaveLength(0);
+		expect(world.server.counters.api401).toBe(0);
+		expect(world.server.counters.refreshCalls).toBe(2);
+	});
+
 	it('only the leader runs the heartbeat: one per interval whatever the number of tabs', async () => {
 		world = createWorld({ttl: 3600, session: {heartbeatUrl: '/api/heartbeat', heartbeatInterval: 10_000}});
 		for (let index = 0; index < 6; index++) {

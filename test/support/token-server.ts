@@ -32,6 +32,9 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 	let refreshDelay = 0;
 	let slowDelay = 0;
 	let inFlight = 0;
+	/** The server's clock is this far ahead of the client's (ms). */
+	let clockOffset = 0;
+	const serverNow = () => Date.now() + clockOffset;
 
 	const counters = {
 		refreshCalls: 0,
@@ -49,7 +52,7 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 		serial++;
 		const accessToken = `at-${family}-${serial}`;
 		const refreshToken = `rt-${family}-${serial}`;
-		access.set(accessToken, {expiresAt: Date.now() + (ttl * 1000), family});
+		access.set(accessToken, {expiresAt: serverNow() + (ttl * 1000), family});
 		refresh.set(refreshToken, {family, used: false});
 		return {accessToken, refreshToken, expiresIn: ttl};
 	};
@@ -72,7 +75,7 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 
 	const validAccess = (token: string | null) => {
 		const entry = token ? access.get(token) : undefined;
-		return entry !== undefined && !revokedFamilies.has(entry.family) && Date.now() < entry.expiresAt;
+		return entry !== undefined && !revokedFamilies.has(entry.family) && serverNow() < entry.expiresAt;
 	};
 
 	async function handleRefresh(body: string, signal: AbortSignal | null | undefined): Promise<Response> {
@@ -198,6 +201,10 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 		},
 		set refreshDelay(ms: number) {
 			refreshDelay = ms;
+		},
+		/** How far the server's clock runs ahead of the client's (negative: behind). */
+		set clockOffset(ms: number) {
+			clockOffset = ms;
 		},
 		/** Delay of `/api/slow*` responses. */
 		set slowDelay(ms: number) {
