@@ -8,7 +8,7 @@ import {createWorld, type Tab, type World} from './support/world.js';
  * expiries, revocations, refresh-endpoint failures, logins and logouts; after
  * each, DESIGN.md's invariants are checked. A failure prints the seed and path
  * that replay it: PROPERTY_SEED=<seed> PROPERTY_PATH=<path> npx vitest run test/property.test.ts.
- * PROPERTY_RUNS raises the number of histories (default 150).
+ * PROPERTY_RUNS sets the number of histories (default 400, split over two setups).
  */
 
 type Action =
@@ -259,7 +259,7 @@ function tally(outcome: Awaited<ReturnType<typeof play>>) {
 	seen.loggedOut += outcome.world.live().some(tab => tab.session.getState().status === 'unauthenticated') ? 1 : 0;
 }
 
-const runs = Number(process.env['PROPERTY_RUNS'] ?? 150);
+const runs = Number(process.env['PROPERTY_RUNS'] ?? 400);
 const seed = process.env['PROPERTY_SEED'] === undefined ? undefined : Number(process.env['PROPERTY_SEED']);
 const path = process.env['PROPERTY_PATH'];
 
