@@ -1,7 +1,7 @@
 // The demo's auth server: login, refresh with rotation and reuse detection,
 // a heartbeat and a few protected endpoints, counters, and the pages.
 // Node.js only, no dependencies. `npm start` builds the SDK and runs this file.
-import {randomBytes} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import {createReadStream} from 'node:fs';
 import {stat} from 'node:fs/promises';
 import {createServer} from 'node:http';
@@ -47,7 +47,21 @@ const emptyCounters = () => ({
 	foreignAuthorization: 0,
 	/** Server time (ms) of each refresh call, for counting refreshes per expiry. */
 	refreshTimes: [],
+	/** Refresh calls answered with an injected fault (see `failNext`); also counted in refreshCalls. */
+	refreshFaults: 0,
 });
+
+/** What `failNext` can make the next refresh calls do instead of answering normally. */
+const faultModes = new Set([500, 502, 503, 'html', 'invalid-json', 'no-access-token', 'hang']);
+
+const digest = bytes => createHash('sha256').update(bytes).digest('hex');
+
+/** The body's hash with its multipart boundary replaced, so two encodings of one FormData compare equal. */
+const canonicalDigest = (bytes, contentType) => {
+	const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
+	const value = boundary?.[1] ?? boundary?.[2];
+	return value ? digest(bytes.toString('latin1').split(value).join('BOUNDARY')) : digest(bytes);
+};
 
 const token = prefix => `${prefix}_${randomBytes(18).toString('base64url')}`;
 
@@ -55,7 +69,8 @@ const token = prefix => `${prefix}_${randomBytes(18).toString('base64url')}`;
  * Starts the server. Options (all optional): port (0 picks a free one), host,
  * accessTtl (seconds), graceWindow (seconds; 0 = off), refreshDelay (ms),
  * refreshCookie (true: the refresh token travels in an httpOnly cookie).
- * Resolves with {url, stats(), config(patch), revokeAll(), reset(), close()}.
+ * Resolves with {url, stats(), config(patch), revokeAll(), reset(), close()},
+ * and for fault tests failNext(...modes), pendingFaults(), faults() and bodies().
  */
 export async function startServer(options = {}) {
 	const config = {
@@ -70,6 +85,62 @@ export async function startServer(options = {}) {
 	const refreshTokens = new Map();
 	const revokedFamilies = new Set();
 	let familySerial = 0;
+	/** Faults the next refresh calls answer with, in order (`failNext`). */
+	const pendingFaults = [];
+	/** Every injected fault: {mode, at, secrets} (token-like strings its body carried). */
+	const faultLog = [];
+	/** Every request to /api/echo-body: {id, method, contentType, length, sha256, canonicalSha256, authorized}. */
+	const echoBodies = [];
+
+	const failNext = (...modes) => {
+		for (const mode of modes) {
+			if (!faultModes.has(mode)) {
+				throw new TypeError(`unknown fault mode ${JSON.stringify(mode)}; one of ${[...faultModes].join(', ')}`);
+			}
+		}
+
+		pendingFaults.push(...modes);
+		return [...pendingFaults];
+	};
+
+	/** Answers a refresh call with the fault `mode`; the presented refresh token stays unused. */
+	async function answerFault(mode, request, response) {
+		counters.refreshFaults++;
+		const entry = {mode, at: Date.now(), secrets: []};
+		faultLog.push(entry);
+		if (mode === 'hang') {
+			// Never answers: the socket stays open until the client gives up or the server closes.
+			await new Promise(resolve => {
+				response.once('close', resolve);
+			});
+			return;
+		}
+
+		if (typeof mode === 'number') {
+			send(response, mode, {error: 'injected_fault', status: mode});
+			return;
+		}
+
+		if (mode === 'html') {
+			response.writeHead(200, {'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store'});
+			response.end('<!doctype html><html><head><title>Maintenance</title></head><body><h1>Back soon</h1></body></html>');
+			return;
+		}
+
+		// Token-like strings in a body the client must reject: they must not surface in its errors.
+		const accessToken = token('at');
+		const refreshToken = token('rt');
+		if (mode === 'invalid-json') {
+			entry.secrets.push(accessToken, refreshToken);
+			response.writeHead(200, {'content-type': 'application/json', 'cache-control': 'no-store'});
+			response.end(`{"accessToken":"${accessToken}","refreshToken":"${refreshToken}","expiresIn":`);
+			return;
+		}
+
+		// 'no-access-token'
+		entry.secrets.push(refreshToken);
+		send(response, 200, {refreshToken, expiresIn: config.accessTtl, tokenType: 'Bearer'});
+	}
 
 	const issue = family => {
 		const pair = {accessToken: token('at'), refreshToken: token('rt'), expiresIn: config.accessTtl};
@@ -121,6 +192,11 @@ export async function startServer(options = {}) {
 		counters.maxRefreshInFlight = Math.max(counters.maxRefreshInFlight, counters.refreshInFlight);
 		try {
 			const body = await readJson(request);
+			if (pendingFaults.length > 0) {
+				await answerFault(pendingFaults.shift(), request, response);
+				return;
+			}
+
 			if (config.refreshDelay > 0) {
 				await new Promise(resolve => {
 					setTimeout(resolve, config.refreshDelay);
@@ -161,13 +237,42 @@ export async function startServer(options = {}) {
 		}
 	}
 
+	/** Reads the raw body of a /api/echo-body request and records what arrived. */
+	async function recordBody(request) {
+		const chunks = [];
+		let length = 0;
+		for await (const chunk of request) {
+			length += chunk.length;
+			if (length <= 10_000_000) {
+				chunks.push(chunk);
+			}
+		}
+
+		const bytes = Buffer.concat(chunks);
+		const contentType = request.headers['content-type'] ?? null;
+		const record = {
+			id: request.headers['x-echo-id'] ?? null,
+			method: request.method,
+			contentType,
+			length,
+			sha256: digest(bytes),
+			canonicalSha256: canonicalDigest(bytes, contentType),
+			authorized: bearerValid(request),
+		};
+		echoBodies.push(record);
+		return record;
+	}
+
 	async function api(request, response, url) {
 		const isHeartbeat = url.pathname === '/api/heartbeat';
+		const isEchoBody = url.pathname === '/api/echo-body' && ['POST', 'PUT', 'PATCH'].includes(request.method);
 		counters.apiRequests++;
 		if (isHeartbeat) {
 			counters.heartbeats++;
 		}
 
+		// Read before the bearer check, so a rejected attempt's body is recorded too.
+		const echoed = isEchoBody ? await recordBody(request) : undefined;
 		if (!bearerValid(request)) {
 			counters.rejectedRequests++;
 			send(response, 401, {error: 'invalid_token'}, {'www-authenticate': 'Bearer error="invalid_token"'});
@@ -181,6 +286,9 @@ export async function startServer(options = {}) {
 			send(response, 200, {name: 'Demo User'});
 		} else if (url.pathname === '/api/echo') {
 			send(response, 200, {method: request.method, body: await readJson(request)});
+		} else if (echoed) {
+			const {method, contentType, length, sha256, canonicalSha256} = echoed;
+			send(response, 200, {method, contentType, length, sha256, canonicalSha256});
 		} else if (isHeartbeat) {
 			send(response, 200, {ok: true});
 		} else {
@@ -263,6 +371,18 @@ export async function startServer(options = {}) {
 					return;
 				}
 
+				case 'POST /api/admin/fail': {
+					// {modes: [503, 'html', …]}: the next refresh calls answer with these faults, in order.
+					const {modes} = await readJson(request);
+					try {
+						send(response, 200, {pending: failNext(...(Array.isArray(modes) ? modes : []))});
+					} catch (error) {
+						send(response, 400, {error: 'invalid_request', message: error.message});
+					}
+
+					return;
+				}
+
 				case 'POST /api/admin/config': {
 					const patch = await readJson(request);
 					for (const key of Object.keys(config)) {
@@ -319,6 +439,11 @@ export async function startServer(options = {}) {
 		reset() {
 			counters = emptyCounters();
 		},
+		/** The next refresh calls answer with these faults, in order: 500, 502, 503, 'html', 'invalid-json', 'no-access-token', 'hang'. */
+		failNext,
+		pendingFaults: () => [...pendingFaults],
+		faults: () => faultLog.map(entry => ({...entry, secrets: [...entry.secrets]})),
+		bodies: () => echoBodies.map(entry => ({...entry})),
 		async close() {
 			server.closeAllConnections();
 			await new Promise(resolve => {

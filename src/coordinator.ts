@@ -75,10 +75,9 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		}
 
 		record = candidate;
-		// Shared storage is written once, by the tab that made the record.
-		if (!store.shared || candidate.writer === tabId) {
-			store.write(candidate);
-		}
+		// Shared storage usually has it already (its writer stored it first); write() skips it then.
+		// It does not when a corrupt value was just cleared, and then this tab puts it back.
+		store.write(candidate);
 
 		if (remote && candidate.generation > remote.from) {
 			remote = undefined;
@@ -366,6 +365,13 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		},
 		ensureFresh,
 		adoptStored,
+		/** The network is back: a refresh failure seen while offline says nothing about now. */
+		forgetFailure() {
+			if (failure) {
+				failure = undefined;
+				changed();
+			}
+		},
 		login(tokens: TokenSet) {
 			const next: SessionRecord = {generation: record.generation + 1, writer: tabId, tokens, ended: null};
 			local?.controller.abort(new LoggedOutError('logout'));

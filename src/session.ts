@@ -161,6 +161,11 @@ export function initSession(input: SessionOptions): Session {
 		}
 	};
 
+	const onOnline = () => {
+		coordinator.forgetFailure();
+		onWake();
+	};
+
 	const listen = (target: EventTarget | undefined, type: string, listener: () => void) => {
 		if (target && typeof target.addEventListener === 'function') {
 			target.addEventListener(type, listener);
@@ -172,7 +177,7 @@ export function initSession(input: SessionOptions): Session {
 
 	const {document, window} = globalThis as {document?: Document; window?: Window};
 	listen(document, 'visibilitychange', onWake);
-	listen(window, 'online', onWake);
+	listen(window, 'online', onOnline);
 	listen(window, 'pageshow', onWake);
 	listen(window, 'focus', onWake);
 	listen(window, 'pagehide', coordinator.pageHidden);

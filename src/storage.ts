@@ -22,7 +22,7 @@ export type StorageOption = 'local' | 'session' | 'memory' | StorageAdapter;
 export interface RecordStore {
 	/** The stored record, or undefined when absent; a corrupt value is removed. */
 	read(): SessionRecord | undefined;
-	/** Writes the record unless storage already holds a newer one (another tab wrote it). */
+	/** Writes the record unless storage already holds it or a newer one (another tab wrote it). */
 	write(record: SessionRecord): void;
 	readonly shared: boolean;
 	readonly kind: 'local' | 'session' | 'memory' | 'custom';
@@ -109,7 +109,8 @@ export function createRecordStore(option: StorageOption, key: string): RecordSto
 		read: readRaw,
 		write(record) {
 			const stored = readRaw();
-			if (stored && isNewer(stored, record)) {
+			// Skips what storage already holds, and never overwrites a newer record another tab wrote.
+			if (stored && !isNewer(record, stored)) {
 				return;
 			}
 

@@ -330,6 +330,22 @@ describe('logout and failures', () => {
 		expect(world.tabs[2]!.session.getState().lastError).toBeNull();
 	});
 
+	it('coming back online ends the failure cooldown: the next request refreshes at once', async () => {
+		world = await signedInWorld(2, {ttl: 60, session: {refreshLeeway: 0}});
+		world.server.failNext('network', 'network', 'network');
+		await world.tick(60_000);
+		const offline = await world.run(world.tabs[1]!.burst(1));
+		expect(errorsOf(offline)[0]).toBeInstanceOf(RefreshFailedError);
+		const calls = world.server.counters.refreshCalls;
+		// Within the cooldown, and without 'online', a request fails fast…
+		expect(errorsOf(await world.run(world.tabs[1]!.burst(1)))[0]).toBeInstanceOf(RefreshFailedError);
+		expect(world.server.counters.refreshCalls).toBe(calls);
+		// …but once the browser says it is online again, it refreshes and succeeds.
+		window.dispatchEvent(new Event('online'));
+		expect(errorsOf(await world.run(world.tabs[1]!.burst(1)))).toEqual([]);
+		expect(world.server.counters.refreshOk).toBe(1);
+	});
+
 	it('a refresh that never answers: requests reject within pauseTimeout, session kept', async () => {
 		world = await signedInWorld(2, {ttl: 60, session: {refreshLeeway: 0, pauseTimeout: 3000, refreshTimeout: 20_000}});
 		world.server.failNext('hang');
