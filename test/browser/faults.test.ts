@@ -188,10 +188,11 @@ suite('tab-session in Chromium under faults', () => {
 
 	// --- 1. the leader's renderer crashes mid-refresh ------------------------------------------
 
-	it('1. the leader\'s renderer crashes while its refresh is in flight (grace window 10 s): nothing hangs, nobody is logged out', async () => {
+	/** Crashes the leader's renderer while its refresh call is held at the server; the other tabs burst meanwhile. */
+	async function crashLeaderMidRefresh(graceWindow: number) {
 		const pauseTimeout = 8000;
 		const burstSize = 10;
-		const scenario = await begin('crash', {server: {accessTtl: 3, graceWindow: 10}, query: {leeway: 0, pause: pauseTimeout}});
+		const scenario = await begin('crash', {server: {accessTtl: 3, graceWindow}, query: {leeway: 0, pause: pauseTimeout}});
 		const server = faultServer(scenario);
 		const tabs = await scenario.openMany(4);
 		await loginIn(scenario, tabs[0]!);
@@ -235,6 +236,11 @@ suite('tab-session in Chromium under faults', () => {
 			expect(burst.settledAt - burst.startedAt).toBeLessThan(pauseTimeout + 2000);
 		}
 
+		return {scenario, server, remaining, bursts, burstSize, crashToLeaderMs, crashSentAt, refreshStartedAt};
+	}
+
+	it('1. the leader\'s renderer crashes while its refresh is in flight (grace window 10 s): nothing hangs, nobody is logged out', async () => {
+		const {scenario, server, remaining, bursts, burstSize, crashToLeaderMs, crashSentAt, refreshStartedAt} = await crashLeaderMidRefresh(10);
 		expectAllOk(bursts, burstSize);
 		const {value: states} = await waitFor('the remaining tabs to agree', async () => readStates(remaining),
 			found => found.every(state => state.status === 'authenticated' && state.generation === 2), {timeout: 5000});
@@ -257,6 +263,18 @@ suite('tab-session in Chromium under faults', () => {
 			refreshStartToCrashMs: crashSentAt - refreshStartedAt,
 			slowestBurstMs: slowest(bursts),
 		});
+	});
+
+	it('1b. the same crash without a grace window: nothing hangs, and every tab ends signed out consistently', async () => {
+		const {scenario, server, remaining, bursts} = await crashLeaderMidRefresh(0);
+		// The dead leader's call spent the refresh token; the new leader's repeat is a reuse: the family is revoked.
+		const errors = bursts.flatMap(burst => burst.errors);
+		expect(errors.every(code => code === 'LOGGED_OUT')).toBe(true);
+		const {value: states} = await waitFor('the remaining tabs to end signed out', async () => readStates(remaining),
+			found => found.every(state => state.status === 'unauthenticated'), {timeout: 5000});
+		expect(states.every(state => state.endReason === 'refresh-rejected')).toBe(true);
+		expect(server.stats()).toMatchObject({refreshCalls: 2, refreshOk: 1, reuseDetections: 1});
+		expect(scenario.pageErrors).toEqual([]);
 	});
 
 	// --- 2. the leader is alive but stuck -------------------------------------------------------
