@@ -947,4 +947,32 @@ suite('tab-session in Chromium under faults', () => {
 		expect(scenario.pageErrors).toEqual([]);
 		report('8. tokens out of messages and logs', {secretsChecked: secrets.size, consoleLines: consoleLines.length, texts: texts.length});
 	});
+	// --- 9. the client's clock is wrong ---------------------------------------------------------
+
+	it.each([3_600_000, -3_600_000])('9. a client clock off by %i ms: expiry counted from expiresIn at receipt, one refresh per expiry, no 401', async offset => {
+		const scenario = await begin('clock', {server: {accessTtl: 3}, query: {leeway: 0}});
+		// The pages' clock runs normally, an hour ahead of (or behind) the server's.
+		await scenario.context.clock.install({time: Date.now() + offset});
+		const server = scenario.server;
+		const tabs = await scenario.openMany(3);
+		const skew = await tabs[0]!.evaluate(() => Date.now()) - Date.now();
+		expect(Math.abs(skew - offset)).toBeLessThan(2000);
+		await loginIn(scenario, tabs[0]!);
+		for (let expiry = 1; expiry <= 2; expiry++) {
+			// eslint-disable-next-line no-await-in-loop
+			await sleep(3300);
+			// Burst times are the pages' own epoch times.
+			// eslint-disable-next-line no-await-in-loop
+			const at = await tabs[0]!.evaluate(() => Date.now()) + 50;
+			// eslint-disable-next-line no-await-in-loop
+			expectAllOk(await Promise.all(tabs.map(async tab => burstAt(tab, at, 5))), 5);
+		}
+
+		const stats = server.stats();
+		expect(stats.rejectedRequests).toBe(0);
+		expect(stats.reuseDetections).toBe(0);
+		expect(stats.refreshOk).toBeGreaterThanOrEqual(2);
+		expect(stats.refreshOk).toBeLessThanOrEqual(3);
+		expect(scenario.pageErrors).toEqual([]);
+	});
 });
