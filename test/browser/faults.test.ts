@@ -5,25 +5,24 @@
 // Each scenario asserts the server's counters and every tab's outcome; no
 // scenario may leave a page error behind. Bounds are generous: another job
 // may share this machine's two cores.
-import type {Browser, Page} from 'playwright-core';
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
+import type {Page} from 'playwright-core';
+import {describe, expect, it} from 'vitest';
 import {
 	burstAt,
 	checkPrerequisites,
-	launchChromium,
+	expectAgreement,
+	loginIn,
 	leaders,
 	readResults,
 	readState,
 	readStates,
 	sleep,
-	startScenario,
+	useScenarios,
 	waitFor,
 	within,
 	type ExampleServer,
 	type Scenario,
-	type ScenarioOptions,
 	type ServerStats,
-	type TabState,
 	type TimedBurst,
 } from './harness.js';
 
@@ -121,48 +120,7 @@ async function storedRecord(page: Page, key: string): Promise<{raw: string | nul
 }
 
 suite('tab-session in Chromium under faults', () => {
-	let browser: Browser | undefined;
-	let current: Scenario | undefined;
-
-	const begin = async (name: string, options: ScenarioOptions): Promise<Scenario> => {
-		current = await startScenario(browser!, name, options);
-		return current;
-	};
-
-	const report = (name: string, figures: Record<string, unknown>) => {
-		console.info(`[faults] ${name}: ${JSON.stringify(figures)}`);
-	};
-
-	beforeAll(async () => {
-		browser = await launchChromium();
-	});
-
-	afterEach(async () => {
-		const scenario = current;
-		current = undefined;
-		await scenario?.close();
-	});
-
-	afterAll(async () => {
-		await browser?.close();
-	});
-
-	const loginIn = async (scenario: Scenario, page: Page, tabs: readonly Page[] = scenario.tabs) => {
-		await page.evaluate(async () => window.demo.login());
-		const {value} = await waitFor('every tab signed in', async () => readStates(tabs),
-			states => states.every(state => state.status === 'authenticated' && state.generation === 1), {timeout: 5000});
-		return value[0]!;
-	};
-
-	/** Signed in, one token set everywhere, and exactly one leader. */
-	const expectAgreement = (states: readonly TabState[], generation: number) => {
-		for (const state of states) {
-			expect(state).toMatchObject({status: 'authenticated', generation, endReason: null, lastError: null, closed: false});
-			expect(state.expiresAt).toBe(states[0]!.expiresAt);
-		}
-
-		expect(states.filter(state => state.role === 'leader')).toHaveLength(1);
-	};
+	const {begin, report} = useScenarios('faults');
 
 	const expectAllOk = (bursts: readonly TimedBurst[], size: number) => {
 		for (const burst of bursts) {

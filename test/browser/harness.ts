@@ -6,6 +6,7 @@ import {randomBytes} from 'node:crypto';
 import {existsSync} from 'node:fs';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 import {chromium, type Browser, type BrowserContext, type Page} from 'playwright-core';
+import {afterAll, afterEach, beforeAll, expect} from 'vitest';
 import type {Session, SessionState} from '../../src/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -345,3 +346,54 @@ export async function startScenario(browser: Browser, name: string, options: Sce
 /** Counts the server's refresh calls in `(from, to]` (server epoch ms = browser epoch ms here). */
 export const refreshesBetween = (stats: ServerStats, from: number, to: number) =>
 	stats.refreshTimes.filter(time => time > from && time <= to).length;
+
+/**
+ * One browser per test file and one scenario (server, context, namespace) per
+ * test, closed after it. Call inside the file's `describe`.
+ */
+export function useScenarios(tag: string) {
+	let browser: Browser | undefined;
+	let current: Scenario | undefined;
+
+	beforeAll(async () => {
+		browser = await launchChromium();
+	});
+
+	afterEach(async () => {
+		const scenario = current;
+		current = undefined;
+		await scenario?.close();
+	});
+
+	afterAll(async () => {
+		await browser?.close();
+	});
+
+	return {
+		async begin(name: string, options: ScenarioOptions): Promise<Scenario> {
+			current = await startScenario(browser!, name, options);
+			return current;
+		},
+		report(name: string, figures: Record<string, unknown>) {
+			console.info(`[${tag}] ${name}: ${JSON.stringify(figures)}`);
+		},
+	};
+}
+
+/** Signs in through `page` and waits until every tab holds generation 1. */
+export async function loginIn(scenario: Scenario, page: Page, tabs: readonly Page[] = scenario.tabs, timeout = 5000): Promise<TabState> {
+	await page.evaluate(async () => window.demo.login());
+	const {value} = await waitFor('every tab signed in', async () => readStates(tabs),
+		states => states.every(state => state.status === 'authenticated' && state.generation === 1), {timeout});
+	return value[0]!;
+}
+
+/** All tabs hold the same token set (invariant 4), signed in, and exactly one of them leads. */
+export function expectAgreement(states: readonly TabState[], generation: number): void {
+	for (const state of states) {
+		expect(state).toMatchObject({status: 'authenticated', generation, endReason: null, lastError: null, closed: false});
+		expect(state.expiresAt).toBe(states[0]!.expiresAt);
+	}
+
+	expect(states.filter(state => state.role === 'leader')).toHaveLength(1);
+}

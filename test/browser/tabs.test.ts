@@ -2,26 +2,25 @@
 // of one profile on http://127.0.0.1:PORT (a secure context, so the election
 // and the refresh mutex use Web Locks), driving the example server's demo
 // pages. Counts come from the server, outcomes from every tab.
-import type {Browser, Page} from 'playwright-core';
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
+import type {Page} from 'playwright-core';
+import {describe, expect, it} from 'vitest';
 import {
 	apiGet,
 	burstAt,
 	checkPrerequisites,
-	launchChromium,
+	expectAgreement,
+	loginIn as signIn,
 	leaders,
 	readResults,
 	readState,
 	readStates,
 	refreshesBetween,
 	sleep,
-	startScenario,
+	useScenarios,
 	waitFor,
 	within,
 	type DemoPage,
 	type Scenario,
-	type ScenarioOptions,
-	type TabState,
 	type TimedBurst,
 } from './harness.js';
 
@@ -39,50 +38,8 @@ const burstSize = 10;
 const afterExpiry = 0;
 
 suite('tab-session in Chromium, several tabs of one profile', () => {
-	let browser: Browser | undefined;
-	let current: Scenario | undefined;
-
-	const begin = async (name: string, options: ScenarioOptions): Promise<Scenario> => {
-		current = await startScenario(browser!, name, options);
-		return current;
-	};
-
-	const report = (name: string, figures: Record<string, unknown>) => {
-		console.log(`[browser] ${name}: ${JSON.stringify(figures)}`);
-	};
-
-	beforeAll(async () => {
-		browser = await launchChromium();
-	});
-
-	afterEach(async () => {
-		const scenario = current;
-		current = undefined;
-		await scenario?.close();
-	});
-
-	afterAll(async () => {
-		await browser?.close();
-	});
-
-	// --- shared checks -----------------------------------------------------------
-
-	const loginIn = async (scenario: Scenario, page: Page, tabs: readonly Page[] = scenario.tabs) => {
-		await page.evaluate(async () => window.demo.login());
-		const {value} = await waitFor('every tab signed in', async () => readStates(tabs),
-			states => states.every(state => state.status === 'authenticated' && state.generation === 1), {timeout: 2000});
-		return value[0]!;
-	};
-
-	/** All tabs hold the same token set (invariant 4), signed in, and exactly one of them leads. */
-	const expectAgreement = (states: readonly TabState[], generation: number) => {
-		for (const state of states) {
-			expect(state).toMatchObject({status: 'authenticated', generation, endReason: null, lastError: null, closed: false});
-			expect(state.expiresAt).toBe(states[0]!.expiresAt);
-		}
-
-		expect(states.filter(state => state.role === 'leader')).toHaveLength(1);
-	};
+	const {begin, report} = useScenarios('browser');
+	const loginIn = async (scenario: Scenario, page: Page, tabs: readonly Page[] = scenario.tabs) => signIn(scenario, page, tabs, 2000);
 
 	const expectAllOk = (bursts: readonly TimedBurst[]) => {
 		for (const burst of bursts) {
