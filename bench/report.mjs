@@ -3,7 +3,7 @@
 import {readFileSync, writeFileSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 
-const quantile = (values, q) => {
+export const quantile = (values, q) => {
 	if (values.length === 0) {
 		return null;
 	}

@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url';
 import {gzipSync} from 'node:zlib';
 import {chromium} from 'playwright-core';
 import {startBenchServer} from './server.mjs';
-import {writeReport} from './report.mjs';
+import {quantile, writeReport} from './report.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
@@ -57,18 +57,6 @@ const sleep = ms => new Promise(resolve => {
 });
 const log = message => console.log(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(3)} s] ${message}`);
 const startedAt = Date.now();
-
-export const quantile = (values, q) => {
-	if (values.length === 0) {
-		return null;
-	}
-
-	const sorted = [...values].sort((a, b) => a - b);
-	const position = (sorted.length - 1) * q;
-	const low = Math.floor(position);
-	const high = Math.ceil(position);
-	return sorted[low] + ((sorted[high] - sorted[low]) * (position - low));
-};
 
 const summary = values => {
 	const present = values.filter(value => value !== null && value !== undefined && Number.isFinite(value));
