@@ -60,6 +60,18 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		deps.onChange();
 	};
 
+	/** Stops waiting for the leader to refresh from `upTo` or earlier (it did, or answered). */
+	const stopAsking = (upTo: number) => {
+		if (asked && asked.from <= upTo) {
+			clearTimeout(asked.timer);
+			asked = undefined;
+		}
+	};
+
+	const recordFailure = (generation: number, error: RefreshFailedError) => {
+		failure = {generation, at: now(), error, count: (failure?.count ?? 0) + 1};
+	};
+
 	const cooldown = (count: number) => Math.min(30_000, Math.max(1000, options.refreshRetryDelay * (2 ** count)));
 	const coolingDown = (generation: number) =>
 		failure !== undefined && failure.generation === generation && now() < failure.at + cooldown(failure.count);
@@ -88,10 +100,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			wanted = undefined;
 		}
 
-		if (asked && candidate.generation > asked.from) {
-			clearTimeout(asked.timer);
-			asked = undefined;
-		}
+		stopAsking(candidate.generation - 1);
 
 		if (candidate.tokens) {
 			waiters.settle(candidate.generation);
@@ -153,7 +162,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			case 'refresh-failed': {
 				const error = new RefreshFailedError(message.message, message.status);
 				if (record.tokens && message.generation === record.generation) {
-					failure = {generation: message.generation, at: now(), error, count: (failure?.count ?? 0) + 1};
+					recordFailure(message.generation, error);
 				}
 
 				endRemote(message.generation);
@@ -195,11 +204,8 @@ export function createCoordinator(deps: CoordinatorDeps) {
 
 	function markRemote(from: number) {
 		remote = {from, since: now()};
-		if (asked && asked.from <= from) {
-			// The leader answered: no need to refresh in its place.
-			clearTimeout(asked.timer);
-			asked = undefined;
-		}
+		// The leader answered: no need to refresh in its place.
+		stopAsking(from);
 
 		// Bounded: a refresher that dies silently must not leave tabs "refreshing" forever.
 		stallAlarm.set(now() + options.pauseTimeout, () => {
@@ -216,10 +222,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			changed();
 		}
 
-		if (asked && asked.from <= from) {
-			clearTimeout(asked.timer);
-			asked = undefined;
-		}
+		stopAsking(from);
 	}
 
 	/** Makes sure some tab refreshes from `from`: this one if it leads, else the leader. */
@@ -232,10 +235,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		if (role === 'leader') {
 			void runRefresh(from);
 		} else if (!asked || asked.from < from) {
-			if (asked) {
-				clearTimeout(asked.timer);
-			}
-
+			stopAsking(from);
 			post({kind: 'refresh-request', generation: from});
 			asked = {from, timer: setTimeout(() => {
 				leaderSilent(from);
@@ -297,7 +297,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			} else if (outcome.type === 'rejected') {
 				end('refresh-rejected');
 			} else {
-				failure = {generation: from, at: now(), error: outcome.error, count: (failure?.count ?? 0) + 1};
+				recordFailure(from, outcome.error);
 				post({kind: 'refresh-failed', generation: from, status: outcome.error.status, message: outcome.error.message});
 				waiters.fail(from, outcome.error, tokenUsable());
 			}
@@ -397,11 +397,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 				local.controller.abort(new SessionClosedError());
 			}
 
-			if (asked) {
-				clearTimeout(asked.timer);
-				asked = undefined;
-			}
-
+			stopAsking(Number.POSITIVE_INFINITY);
 			stallAlarm.clear();
 			waiters.rejectAll(new SessionClosedError());
 		},
