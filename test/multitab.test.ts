@@ -1,11 +1,12 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {LoggedOutError, PauseTimeoutError, RefreshFailedError, SessionClosedError} from '../src/index.js';
+import {useFakeTime} from './support/time.js';
 import {createWorld, signedInWorld, type World} from './support/world.js';
 
 let world: World | undefined;
 
 beforeEach(() => {
-	vi.useFakeTimers({toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date']});
+	useFakeTime();
 	localStorage.clear();
 });
 

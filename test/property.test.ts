@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
+import {describe, expect, it, vi} from 'vitest';
 import {PauseTimeoutError, SessionError} from '../src/index.js';
-import {createWorld, type Tab, type World} from './support/world.js';
+import {createWorld, worldPerTest, type Tab} from './support/world.js';
 
 /**
  * Random histories of tabs opening, closing and crashing, request bursts,
@@ -49,26 +49,13 @@ interface Sent {
 const pauseTimeout = 8000;
 const ttl = 30;
 
-let world: World | undefined;
-
-beforeEach(() => {
-	vi.useFakeTimers({toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date']});
-	localStorage.clear();
-});
-
-afterEach(() => {
-	world?.closeAll();
-	world = undefined;
-	vi.clearAllTimers();
-	vi.useRealTimers();
-});
+const worlds = worldPerTest();
 
 async function play(actions: Action[], storage: 'local' | 'memory', locks: boolean) {
-	world?.closeAll();
+	worlds.close();
 	vi.clearAllTimers();
 	localStorage.clear();
-	const current = createWorld({ttl, storage, locks, session: {pauseTimeout, refreshTimeout: 3000}});
-	world = current;
+	const current = worlds.use(createWorld({ttl, storage, locks, session: {pauseTimeout, refreshTimeout: 3000}}));
 	const {server} = current;
 	const sent: Sent[] = [];
 	let serial = 0;

@@ -1,5 +1,5 @@
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
-import {createWorld, type World} from './support/world.js';
+import {describe, expect, it, vi} from 'vitest';
+import {createWorld, worldPerTest} from './support/world.js';
 
 /**
  * Load with 1-second tokens: every tab sends a burst at every expiry. The
@@ -11,24 +11,11 @@ const tabs = full ? 16 : 6;
 const perTab = full ? 50 : 15;
 const duration = full ? 60_000 : 15_000;
 
-let world: World | undefined;
-
-beforeEach(() => {
-	vi.useFakeTimers({toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date']});
-	localStorage.clear();
-});
-
-afterEach(() => {
-	world?.closeAll();
-	world = undefined;
-	vi.clearAllTimers();
-	vi.useRealTimers();
-});
+const worlds = worldPerTest();
 
 describe('load and soak', () => {
 	it(`${tabs} tabs × ${perTab} requests per expiry, 1 s tokens, ${duration / 1000} s: no failure, no reuse, one refresh per token lifetime, no growth`, async () => {
-		const current = createWorld({ttl: 1, locks: true});
-		world = current;
+		const current = worlds.use(createWorld({ttl: 1, locks: true}));
 		for (let index = 0; index < tabs; index++) {
 			current.openTab();
 			// eslint-disable-next-line no-await-in-loop

@@ -19,3 +19,8 @@ export async function runUntilSettled<T>(promise: Promise<T>, limit = 60_000, st
 	expect(settled, `still pending after ${limit} ms of fake time`).toBe(true);
 	return promise;
 }
+
+/** The timers and clock every fake-time test fakes; promises and microtasks stay real. */
+export function useFakeTime(): void {
+	vi.useFakeTimers({toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date']});
+}

@@ -1,8 +1,8 @@
-import {vi} from 'vitest';
+import {afterEach, beforeEach, vi} from 'vitest';
 import {initSession, type Session, type SessionOptions} from '../../src/index.js';
 import {createHub} from './hub.js';
 import {createLockManager} from './locks.js';
-import {runUntilSettled} from './time.js';
+import {runUntilSettled, useFakeTime} from './time.js';
 import {createTokenServer} from './token-server.js';
 
 let worlds = 0;
@@ -135,4 +135,36 @@ export async function signedInWorld(count: number, options: WorldOptions = {}) {
 	await world.tabs[0]!.session.login(world.server.login());
 	await world.tick(50);
 	return world;
+}
+
+/**
+ * Fake time and clean storage for each test of the file, and the test's world
+ * closed after it. Call at the top level of a test file.
+ */
+export function worldPerTest() {
+	let world: World | undefined;
+	beforeEach(() => {
+		useFakeTime();
+		localStorage.clear();
+	});
+
+	afterEach(() => {
+		world?.closeAll();
+		world = undefined;
+		vi.clearAllTimers();
+		vi.useRealTimers();
+	});
+
+	return {
+		/** Makes `next` the world closed after the test. */
+		use(next: World): World {
+			world = next;
+			return next;
+		},
+		/** Closes the current world early (a test that plays several in a row). */
+		close() {
+			world?.closeAll();
+			world = undefined;
+		},
+	};
 }
