@@ -1,7 +1,7 @@
 // Bundles the bundler page (examples/app/main.js) and every README recipe
 // (examples/recipes/*.js) the way an app would: `import {initSession} from
 // 'tab-session'` resolved to this package's ESM build.
-import {readdirSync} from 'node:fs';
+import {existsSync, readdirSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import nodeResolve from '@rollup/plugin-node-resolve';
 
@@ -25,6 +25,6 @@ const bundle = (input, file) => ({
 export default [
 	bundle(fileURLToPath(new URL('app/main.js', import.meta.url)), fileURLToPath(new URL('public/build/app.js', import.meta.url))),
 	// Recipes are bundled as they are written in the README; the browser tests load them.
-	...readdirSync(recipes).filter(name => name.endsWith('.js')).map(name =>
+	...(existsSync(recipes) ? readdirSync(recipes) : []).filter(name => name.endsWith('.js')).map(name =>
 		bundle(recipes + name, fileURLToPath(new URL(`public/build/recipes/${name}`, import.meta.url)))),
 ];
