@@ -1,4 +1,4 @@
-import {LoggedOutError, RefreshFailedError, SessionClosedError, type EndReason} from './errors.js';
+import {LoggedOutError, OAuthError, RefreshFailedError, SessionClosedError, type EndReason, type RefreshError} from './errors.js';
 import {withLock} from './locks.js';
 import type {NormalizedOptions} from './options.js';
 import {isNewer, type Message, type MessageBody, type SessionRecord} from './protocol.js';
@@ -12,7 +12,7 @@ import type {createWaiters} from './waiters.js';
 interface Failure {
 	generation: number;
 	at: number;
-	error: RefreshFailedError;
+	error: RefreshError;
 	count: number;
 }
 
@@ -39,6 +39,7 @@ const settleTime = 100;
  */
 export function createCoordinator(deps: CoordinatorDeps) {
 	const {options, tabId, now, store, waiters, post} = deps;
+	const {debug} = options;
 	const lockName = `tab-session:${options.namespace}:refresh`;
 	const refresher = createRefresher(options, now);
 	const stallAlarm = createAlarm(now);
@@ -68,7 +69,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		}
 	};
 
-	const recordFailure = (generation: number, error: RefreshFailedError) => {
+	const recordFailure = (generation: number, error: RefreshError) => {
 		failure = {generation, at: now(), error, count: (failure?.count ?? 0) + 1};
 	};
 
@@ -81,7 +82,8 @@ export function createCoordinator(deps: CoordinatorDeps) {
 	const refreshUnderWay = (generation: number) =>
 		local?.from === generation || (remote?.from === generation && remoteActive());
 
-	function adopt(candidate: SessionRecord): boolean {
+	/** `cause` explains an ending this tab produced (say, the server's `invalid_grant`). */
+	function adopt(candidate: SessionRecord, cause?: unknown): boolean {
 		if (!isNewer(candidate, record)) {
 			return false;
 		}
@@ -103,12 +105,15 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		stopAsking(candidate.generation - 1);
 
 		if (candidate.tokens) {
+			debug(candidate.writer === tabId ? 'new tokens' : 'new tokens from another tab', {generation: candidate.generation, expiresAt: candidate.tokens.expiresAt});
 			waiters.settle(candidate.generation);
 		} else {
-			local?.controller.abort(new LoggedOutError(candidate.ended));
+			debug('signed out', {generation: candidate.generation, reason: candidate.ended});
+			const error = () => new LoggedOutError(candidate.ended, cause === undefined ? undefined : {cause});
+			local?.controller.abort(error());
 			remote = undefined;
 			wanted = undefined;
-			waiters.rejectAll(new LoggedOutError(candidate.ended));
+			waiters.rejectAll(error());
 		}
 
 		deps.onJoined();
@@ -160,7 +165,10 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			}
 
 			case 'refresh-failed': {
-				const error = new RefreshFailedError(message.message, message.status);
+				const error = message.oauth && message.status !== null
+					? new OAuthError(message.oauth, message.status)
+					: new RefreshFailedError(message.message, message.status);
+				debug('another tab\'s refresh failed', {generation: message.generation, code: error.code, message: error.message});
 				if (record.tokens && message.generation === record.generation) {
 					recordFailure(message.generation, error);
 				}
@@ -203,6 +211,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 	}
 
 	function markRemote(from: number) {
+		debug('another tab is refreshing: requests wait for it', {generation: from});
 		remote = {from, since: now()};
 		// The leader answered: no need to refresh in its place.
 		stopAsking(from);
@@ -236,6 +245,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			void runRefresh(from);
 		} else if (!asked || asked.from < from) {
 			stopAsking(from);
+			debug('asking the leader to refresh', {generation: from});
 			post({kind: 'refresh-request', generation: from});
 			asked = {from, timer: setTimeout(() => {
 				leaderSilent(from);
@@ -251,6 +261,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 
 		if (options.locks) {
 			// The leader is gone or stuck: refresh here, under the lock that keeps it to one tab.
+			debug('the leader did not refresh in time: refreshing here, under the lock', {generation: from, leaderTimeout: options.leaderTimeout});
 			void runRefresh(from);
 		} else if (waiters.size > 0) {
 			// Without Web Locks only a leader refreshes; keep asking until the election settles.
@@ -282,6 +293,8 @@ export function createCoordinator(deps: CoordinatorDeps) {
 				return;
 			}
 
+			const started = now();
+			debug('refreshing', {generation: from, contended});
 			const outcome = await refresher.refresh(tokens, controller.signal);
 			// A login or logout during the refresh made its result moot.
 			if (closed || record.generation !== from) {
@@ -289,17 +302,27 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			}
 
 			if (outcome.type === 'ok') {
+				debug('refresh succeeded', {generation: from + 1, duration: now() - started});
 				failure = undefined;
 				const next: SessionRecord = {generation: from + 1, writer: tabId, tokens: outcome.tokens, ended: null};
 				// Stored and announced before the lock is released, so the next holder sees it.
 				adopt(next);
 				post({kind: 'tokens', record: next});
 			} else if (outcome.type === 'rejected') {
-				end('refresh-rejected');
+				debug('the refresh endpoint rejected the refresh token: signing every tab out', {status: outcome.status, error: outcome.cause?.error ?? null});
+				end('refresh-rejected', outcome.cause);
 			} else {
-				recordFailure(from, outcome.error);
-				post({kind: 'refresh-failed', generation: from, status: outcome.error.status, message: outcome.error.message});
-				waiters.fail(from, outcome.error, tokenUsable());
+				const {error} = outcome;
+				debug('refresh failed; the session is kept', {generation: from, code: error.code, status: error.status, message: error.message});
+				recordFailure(from, error);
+				post({
+					kind: 'refresh-failed',
+					generation: from,
+					status: error.status,
+					message: error.message,
+					oauth: error instanceof OAuthError ? {error: error.error, errorDescription: error.errorDescription, errorUri: error.errorUri} : null,
+				});
+				waiters.fail(from, error, tokenUsable());
 			}
 		}).catch(() => {
 			// Aborted: by logout or login (already announced) or by close (announced in close).
@@ -312,10 +335,10 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		return promise;
 	}
 
-	function end(reason: EndReason) {
+	function end(reason: EndReason, cause?: unknown) {
 		const next: SessionRecord = {generation: record.generation + 1, writer: tabId, tokens: null, ended: reason};
 		failure = undefined;
-		adopt(next);
+		adopt(next, cause);
 		post({kind: 'logout', record: next});
 	}
 
@@ -332,9 +355,9 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		refreshUnderWay,
 		tokenUsable,
 		/** The refresh failure to report for `generation` while its cooldown runs. */
-		failureFor: (generation: number): RefreshFailedError | undefined => coolingDown(generation) ? failure!.error : undefined,
+		failureFor: (generation: number): RefreshError | undefined => coolingDown(generation) ? failure!.error : undefined,
 		/** The last failure of the current generation, for the state snapshot. */
-		lastError: (): RefreshFailedError | null => failure?.generation === record.generation ? failure.error : null,
+		lastError: (): RefreshError | null => failure?.generation === record.generation ? failure.error : null,
 		/** When the leader should refresh ahead of expiry; null when there is nothing to schedule. */
 		refreshDueAt(): number | null {
 			const tokens: TokenSet | null = record.tokens;
@@ -355,7 +378,12 @@ export function createCoordinator(deps: CoordinatorDeps) {
 				return;
 			}
 
-			role = isLeader ? 'leader' : 'follower';
+			const next: TabRole = isLeader ? 'leader' : 'follower';
+			if (next !== role) {
+				debug(isLeader ? 'this tab is now the leader' : 'this tab is now a follower', {tab: tabId});
+			}
+
+			role = next;
 			changed();
 			// A refresh the previous leader left unfinished, or one a tab asked for meanwhile, is ours now.
 			if (isLeader && record.tokens && (remote || (wanted !== undefined && wanted >= record.generation) || waiters.size > 0)) {

@@ -5,6 +5,7 @@
 export type SessionErrorCode =
 	| 'LOGGED_OUT'
 	| 'REFRESH_FAILED'
+	| 'OAUTH_ERROR'
 	| 'PAUSE_TIMEOUT'
 	| 'INVALID_OPTIONS'
 	| 'INVALID_TOKENS'
@@ -25,6 +26,7 @@ export type EndReason = 'logout' | 'refresh-rejected';
 
 /** The session is signed out (or was signed out while the request waited). */
 export class LoggedOutError extends SessionError {
+	declare readonly code: 'LOGGED_OUT';
 	readonly reason: EndReason | null;
 
 	constructor(reason: EndReason | null, options?: {cause?: unknown}) {
@@ -42,6 +44,7 @@ export class LoggedOutError extends SessionError {
  * session stays signed in; a later request tries again.
  */
 export class RefreshFailedError extends SessionError {
+	declare readonly code: 'REFRESH_FAILED';
 	/** HTTP status of the last attempt, when there was a response. */
 	readonly status: number | null;
 
@@ -52,8 +55,47 @@ export class RefreshFailedError extends SessionError {
 	}
 }
 
+/** The fields of an OAuth 2.0 error response (RFC 6749 §5.2). */
+export interface OAuthErrorFields {
+	/** The server's `error`, e.g. `invalid_client`. */
+	error: string;
+	/** The server's `error_description`, when it sent one. */
+	errorDescription?: string | null | undefined;
+	/** The server's `error_uri`, when it sent one. */
+	errorUri?: string | null | undefined;
+}
+
+/**
+ * The refresh endpoint answered with an OAuth 2.0 error other than
+ * `invalid_grant` (which signs every tab out instead): `invalid_client`,
+ * `invalid_scope`, `unauthorized_client`, … Retrying does not help, so it is
+ * not retried; the session stays signed in and the app decides.
+ */
+export class OAuthError extends SessionError {
+	declare readonly code: 'OAUTH_ERROR';
+	/** HTTP status of the error response. */
+	readonly status: number;
+	readonly error: string;
+	readonly errorDescription: string | null;
+	readonly errorUri: string | null;
+
+	constructor(fields: OAuthErrorFields, status: number) {
+		const description = fields.errorDescription ?? null;
+		super('OAUTH_ERROR', `The token endpoint answered ${status} ${fields.error}${description ? `: ${description}` : ''}`);
+		this.name = 'OAuthError';
+		this.status = status;
+		this.error = fields.error;
+		this.errorDescription = description;
+		this.errorUri = fields.errorUri ?? null;
+	}
+}
+
+/** A refresh that failed without ending the session. */
+export type RefreshError = RefreshFailedError | OAuthError;
+
 /** A request waited longer than `pauseTimeout` for a refresh to finish. */
 export class PauseTimeoutError extends SessionError {
+	declare readonly code: 'PAUSE_TIMEOUT';
 	readonly timeout: number;
 
 	constructor(timeout: number) {
@@ -65,6 +107,7 @@ export class PauseTimeoutError extends SessionError {
 
 /** `initSession` was called with an option it cannot use. */
 export class InvalidOptionsError extends SessionError {
+	declare readonly code: 'INVALID_OPTIONS';
 	/** The name of the offending option, e.g. `pauseTimeout`. */
 	readonly option: string;
 
@@ -77,6 +120,7 @@ export class InvalidOptionsError extends SessionError {
 
 /** Tokens handed to `login` are not usable. (An unusable refresh response becomes a `RefreshFailedError` with this as its `cause`.) */
 export class InvalidTokensError extends SessionError {
+	declare readonly code: 'INVALID_TOKENS';
 	constructor(problem: string) {
 		super('INVALID_TOKENS', `tab-session: invalid tokens: ${problem}`);
 		this.name = 'InvalidTokensError';
@@ -85,10 +129,21 @@ export class InvalidTokensError extends SessionError {
 
 /** The session was closed with `close()`; it no longer sends or waits. */
 export class SessionClosedError extends SessionError {
+	declare readonly code: 'SESSION_CLOSED';
 	constructor() {
 		super('SESSION_CLOSED', 'The session is closed');
 		this.name = 'SessionClosedError';
 	}
 }
 
-export const isSessionError = (error: unknown): error is SessionError => error instanceof SessionError;
+/** Every error tab-session throws; `switch (error.code)` narrows it to one class. */
+export type TabSessionError =
+	| LoggedOutError
+	| RefreshFailedError
+	| OAuthError
+	| PauseTimeoutError
+	| InvalidOptionsError
+	| InvalidTokensError
+	| SessionClosedError;
+
+export const isSessionError = (error: unknown): error is TabSessionError => error instanceof SessionError;

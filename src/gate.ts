@@ -9,7 +9,7 @@ import type {createWaiters} from './waiters.js';
 export interface GateDeps {
 	coordinator: Coordinator;
 	waiters: ReturnType<typeof createWaiters>;
-	options: Pick<NormalizedOptions, 'pauseTimeout' | 'refreshLeeway' | 'isAuthorized'>;
+	options: Pick<NormalizedOptions, 'pauseTimeout' | 'refreshLeeway' | 'isAuthorized' | 'debug'>;
 	now: () => number;
 	untilJoined(signal: AbortSignal): Promise<void>;
 }
@@ -59,8 +59,11 @@ export function createGate(deps: GateDeps): AuthGate & {signedIn(): TokenSet} {
 					}
 
 					// A request with a still-valid token only waits out a refresh under way (tolerant).
+					const pausedAt = now();
+					options.debug('request paused', {generation, reason: timing === 'expired' ? 'token expired' : 'refresh under way'});
 					// eslint-disable-next-line no-await-in-loop
 					await wait(generation, timing !== 'expired');
+					options.debug('request resumed', {generation: coordinator.record.generation, waited: now() - pausedAt});
 					const current = coordinator.record;
 					if (current.generation === generation && current.tokens
 						&& !coordinator.refreshUnderWay(generation) && coordinator.tokenUsable()) {
@@ -81,6 +84,10 @@ export function createGate(deps: GateDeps): AuthGate & {signedIn(): TokenSet} {
 		},
 		async renew(generation, signal, since = now()) {
 			const deadline = since + options.pauseTimeout;
+			if (coordinator.record.generation <= generation) {
+				options.debug('waiting for newer tokens', {generation});
+			}
+
 			while (signedIn() && coordinator.record.generation <= generation) {
 				const current = coordinator.record.generation;
 				const failure = coordinator.failureFor(current);

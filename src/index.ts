@@ -1,8 +1,8 @@
 export {initSession} from './session.js';
 export {oauth2RefreshGrant} from './oauth.js';
-export type {OAuth2RefreshOptions} from './oauth.js';
+export type {OAuth2RefreshOptions, OAuth2RefreshGrant} from './oauth.js';
 export type {Session} from './session.js';
-export type {SessionOptions, RefreshRequestInit} from './options.js';
+export type {SessionOptions, RefreshRequestInit, RefreshErrorVerdict, DebugLogger} from './options.js';
 export type {SessionState, SessionStatus, TabRole, StateListener} from './state.js';
 export type {TokenInput, TokenSet} from './tokens.js';
 export type {StorageAdapter, StorageOption} from './storage.js';
@@ -12,10 +12,11 @@ export {
 	SessionError,
 	LoggedOutError,
 	RefreshFailedError,
+	OAuthError,
 	PauseTimeoutError,
 	InvalidOptionsError,
 	InvalidTokensError,
 	SessionClosedError,
 	isSessionError,
 } from './errors.js';
-export type {SessionErrorCode, EndReason} from './errors.js';
+export type {SessionErrorCode, EndReason, OAuthErrorFields, RefreshError, TabSessionError} from './errors.js';

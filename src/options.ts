@@ -1,5 +1,5 @@
 import type {BroadcastMethod} from 'broadcast-channel';
-import {InvalidOptionsError} from './errors.js';
+import {InvalidOptionsError, type OAuthErrorFields} from './errors.js';
 import type {ApiOptions} from './hooks.js';
 import type {LockManagerLike} from './locks.js';
 import type {StorageOption} from './storage.js';
@@ -13,6 +13,24 @@ export interface RefreshRequestInit {
 	/** @default 'same-origin' */
 	credentials?: RequestCredentials;
 }
+
+/**
+ * What an error response from the refresh endpoint means, as `parseRefreshError` decides:
+ * - `logout`: the refresh token is dead; every tab signs out.
+ * - `fail`: retrying cannot help; waiting requests reject with an `OAuthError`, the session is kept.
+ * - `retry`: a passing fault; retried with backoff like a 5xx.
+ */
+export type RefreshErrorVerdict =
+	| {action: 'logout'; error?: OAuthErrorFields | undefined}
+	| {action: 'fail'; error: OAuthErrorFields}
+	| {action: 'retry'; error?: OAuthErrorFields | undefined};
+
+/**
+ * Receives what the session does, for debugging: role changes, refreshes,
+ * pauses, logouts. Details are plain data and never hold a token.
+ * @example debug: console.debug
+ */
+export type DebugLogger = (message: string, details: Record<string, unknown>) => void;
 
 export interface SessionOptions {
 	/** Where the leader sends refresh requests. Relative URLs resolve against the page. */
@@ -64,6 +82,12 @@ export interface SessionOptions {
 	 * `{ accessToken, refreshToken?, expiresIn? }`. Throw to reject the response.
 	 */
 	parseRefreshResponse?: ((body: unknown, response: Response) => TokenInput) | undefined;
+	/**
+	 * Reads the JSON body of an error response from the refresh endpoint and
+	 * says what it means; `undefined` leaves it to `refreshRejectStatuses`
+	 * and the 5xx rules. `oauth2RefreshGrant()` supplies one for RFC 6749 errors.
+	 */
+	parseRefreshError?: ((body: unknown, response: Response) => RefreshErrorVerdict | undefined) | undefined;
 	/** Refresh response statuses that mean the refresh token is invalid: every tab signs out. @default [400, 401] */
 	refreshRejectStatuses?: readonly number[] | undefined;
 	/** Timeout of one refresh attempt (ms). @default 10_000 */
@@ -94,6 +118,13 @@ export interface SessionOptions {
 	broadcastMethod?: BroadcastMethod | undefined;
 	/** Base for relative URLs. @default location.href */
 	baseUrl?: string | URL | undefined;
+	/**
+	 * Logs role changes, refreshes, pauses and logouts through this function.
+	 * Never given a token.
+	 * @default undefined (silent)
+	 * @example debug: console.debug
+	 */
+	debug?: DebugLogger | null | undefined;
 }
 
 export interface NormalizedOptions {
@@ -108,6 +139,7 @@ export interface NormalizedOptions {
 	authStatuses: readonly number[];
 	refreshRequest: NonNullable<SessionOptions['refreshRequest']>;
 	parseRefreshResponse: NonNullable<SessionOptions['parseRefreshResponse']>;
+	parseRefreshError: SessionOptions['parseRefreshError'];
 	refreshRejectStatuses: readonly number[];
 	refreshTimeout: number;
 	refreshRetries: number;
@@ -118,13 +150,14 @@ export interface NormalizedOptions {
 	fetch: typeof fetch;
 	locks: LockManagerLike | null;
 	broadcastMethod: BroadcastMethod | undefined;
+	debug: DebugLogger;
 }
 
 const known = new Set<string>([
 	'refreshUrl', 'heartbeatUrl', 'heartbeatInterval', 'refreshLeeway', 'storage', 'namespace', 'pauseTimeout',
-	'authorizedOrigins', 'authStatuses', 'refreshRequest', 'parseRefreshResponse', 'refreshRejectStatuses',
+	'authorizedOrigins', 'authStatuses', 'refreshRequest', 'parseRefreshResponse', 'parseRefreshError', 'refreshRejectStatuses',
 	'refreshTimeout', 'refreshRetries', 'refreshRetryDelay', 'leaderTimeout', 'joinTimeout', 'kyOptions', 'fetch',
-	'locks', 'broadcastMethod', 'baseUrl',
+	'locks', 'broadcastMethod', 'baseUrl', 'debug',
 ]);
 
 const defaultRefreshRequest: NormalizedOptions['refreshRequest'] = ({refreshToken}) => ({
@@ -232,6 +265,19 @@ function isStorageAdapter(value: unknown): boolean {
 		&& typeof adapter['getItem'] === 'function' && typeof adapter['setItem'] === 'function' && typeof adapter['removeItem'] === 'function';
 }
 
+/** A logger that can never break the session: a throwing app logger is ignored. */
+function quietly(logger: DebugLogger | undefined): DebugLogger {
+	if (!logger) {
+		return () => undefined;
+	}
+
+	return (message, details) => {
+		try {
+			logger(`tab-session: ${message}`, details);
+		} catch {}
+	};
+}
+
 export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 	if (typeof options !== 'object' || options === null) {
 		throw new InvalidOptionsError('options', 'must be an object with at least `refreshUrl`');
@@ -267,7 +313,7 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		throw new InvalidOptionsError('namespace', 'must be 1-100 characters of letters, digits, "_", "-", "." or ":"');
 	}
 
-	for (const name of ['refreshRequest', 'parseRefreshResponse', 'fetch'] as const) {
+	for (const name of ['refreshRequest', 'parseRefreshResponse', 'parseRefreshError', 'fetch'] as const) {
 		if (options[name] !== undefined && typeof options[name] !== 'function') {
 			throw new InvalidOptionsError(name, 'must be a function');
 		}
@@ -297,6 +343,10 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		throw new InvalidOptionsError('broadcastMethod', 'must be a broadcast-channel method object');
 	}
 
+	if (options.debug !== undefined && options.debug !== null && typeof options.debug !== 'function') {
+		throw new InvalidOptionsError('debug', 'must be a function (message, details) => void, e.g. console.debug');
+	}
+
 	const retries = options.refreshRetries ?? 2;
 	if (!Number.isInteger(retries) || retries < 0 || retries > 10) {
 		throw new InvalidOptionsError('refreshRetries', 'must be an integer from 0 to 10');
@@ -314,6 +364,7 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		authStatuses: statuses(options, 'authStatuses', [401]),
 		refreshRequest: options.refreshRequest ?? defaultRefreshRequest,
 		parseRefreshResponse: options.parseRefreshResponse ?? defaultParseRefreshResponse,
+		parseRefreshError: options.parseRefreshError,
 		refreshRejectStatuses: statuses(options, 'refreshRejectStatuses', [400, 401]),
 		refreshTimeout: duration(options, 'refreshTimeout', 10_000, 1),
 		refreshRetries: retries,
@@ -324,5 +375,6 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		fetch: fetchFunction,
 		locks: isLockManager(locksOption) ? locksOption : null,
 		broadcastMethod: method,
+		debug: quietly(options.debug ?? undefined),
 	};
 }

@@ -1,4 +1,4 @@
-import type {EndReason} from './errors.js';
+import type {EndReason, OAuthErrorFields} from './errors.js';
 import {parseTokenSet, type TokenSet} from './tokens.js';
 
 /**
@@ -28,7 +28,14 @@ export interface LogoutMessage extends Envelope {kind: 'logout'; record: Session
 /** A refresh from `generation` started; tabs hold requests until its outcome. */
 export interface RefreshingMessage extends Envelope {kind: 'refreshing'; generation: number}
 /** The refresh from `generation` failed without ending the session. */
-export interface RefreshFailedMessage extends Envelope {kind: 'refresh-failed'; generation: number; status: number | null; message: string}
+export interface RefreshFailedMessage extends Envelope {
+	kind: 'refresh-failed';
+	generation: number;
+	status: number | null;
+	message: string;
+	/** The token endpoint's OAuth error, when it sent one; optional so older tabs' messages still parse. */
+	oauth?: OAuthErrorFields | null;
+}
 /** The refresher closed before finishing; another tab may take the refresh over. */
 export interface RefreshAbandonedMessage extends Envelope {kind: 'refresh-abandoned'; generation: number}
 /** A tab needs tokens newer than `generation`. */
@@ -59,6 +66,23 @@ const isTabId = (value: unknown): value is string =>
 
 const isEndReason = (value: unknown): value is EndReason =>
 	value === 'logout' || value === 'refresh-rejected';
+
+const shortText = (value: unknown): value is string => typeof value === 'string' && value.length <= 500;
+
+function parseOAuthFields(value: unknown): OAuthErrorFields | undefined {
+	if (typeof value !== 'object' || value === null) {
+		return undefined;
+	}
+
+	const {error, errorDescription, errorUri} = value as Record<string, unknown>;
+	const description = errorDescription ?? null;
+	const uri = errorUri ?? null;
+	if (!shortText(error) || error === '' || !(description === null || shortText(description)) || !(uri === null || shortText(uri))) {
+		return undefined;
+	}
+
+	return {error, errorDescription: description, errorUri: uri};
+}
 
 export function parseRecord(value: unknown): SessionRecord | undefined {
 	if (typeof value !== 'object' || value === null) {
@@ -151,7 +175,8 @@ export function parseMessage(data: unknown): Message | undefined {
 				return undefined;
 			}
 
-			return {v, from, kind: 'refresh-failed', generation, status, message: text.slice(0, 500)};
+			const oauth = parseOAuthFields(message['oauth']);
+			return {v, from, kind: 'refresh-failed', generation, status, message: text.slice(0, 500), ...(oauth ? {oauth} : {})};
 		}
 
 		case 'hello': {

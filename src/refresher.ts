@@ -1,16 +1,23 @@
-import {RefreshFailedError} from './errors.js';
-import type {NormalizedOptions} from './options.js';
+import {OAuthError, RefreshFailedError, type RefreshError} from './errors.js';
+import type {NormalizedOptions, RefreshErrorVerdict} from './options.js';
 import {toTokenSet, type TokenSet} from './tokens.js';
 
 export type RefreshOutcome =
 	| {type: 'ok'; tokens: TokenSet}
 	/** The server refused the refresh token (invalid, expired or reused): the session is over. */
-	| {type: 'rejected'; status: number}
-	| {type: 'failed'; error: RefreshFailedError};
+	| {type: 'rejected'; status: number; cause?: OAuthError}
+	| {type: 'failed'; error: RefreshError};
 
 type RefresherOptions = Pick<NormalizedOptions,
-	'refreshUrl' | 'fetch' | 'refreshRequest' | 'parseRefreshResponse' | 'refreshRejectStatuses'
+	'refreshUrl' | 'fetch' | 'refreshRequest' | 'parseRefreshResponse' | 'parseRefreshError' | 'refreshRejectStatuses'
 	| 'refreshTimeout' | 'refreshRetries' | 'refreshRetryDelay'>;
+
+/** An answer that retrying cannot change: it ends the attempts at once. */
+class FinalError extends Error {
+	constructor(readonly error: OAuthError) {
+		super(error.message);
+	}
+}
 
 class AttemptError extends Error {
 	constructor(message: string, readonly status: number | null, options?: {cause?: unknown}) {
@@ -39,6 +46,24 @@ export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * hooks, so the refresh itself can never trigger a refresh.
  */
 export function createRefresher(options: RefresherOptions, now: () => number) {
+	/** Reads an error response's JSON, if any, and asks `parseRefreshError` what it means. */
+	async function classify(response: Response, signal: AbortSignal): Promise<RefreshErrorVerdict | undefined> {
+		let body: unknown;
+		try {
+			body = JSON.parse(await response.text());
+		} catch {
+			signal.throwIfAborted();
+			return undefined;
+		}
+
+		try {
+			return options.parseRefreshError?.(body, response) ?? undefined;
+		} catch {
+			// A throwing classifier falls back to the status rules rather than hanging the refresh.
+			return undefined;
+		}
+	}
+
 	async function attempt(tokens: TokenSet, signal: AbortSignal): Promise<RefreshOutcome> {
 		const timeout = new AbortController();
 		const timer = setTimeout(() => {
@@ -71,6 +96,21 @@ export function createRefresher(options: RefresherOptions, now: () => number) {
 				}
 
 				throw new AttemptError('the refresh request failed to reach the server', null, {cause: error});
+			}
+
+			if (!response.ok && options.parseRefreshError) {
+				const verdict = await classify(response, signal);
+				if (verdict?.action === 'logout') {
+					return {type: 'rejected', status: response.status, ...(verdict.error ? {cause: new OAuthError(verdict.error, response.status)} : {})};
+				}
+
+				if (verdict?.action === 'fail') {
+					throw new FinalError(new OAuthError(verdict.error, response.status));
+				}
+
+				if (verdict?.action === 'retry') {
+					throw new AttemptError(`the refresh endpoint answered ${response.status}${verdict.error ? ` ${verdict.error.error}` : ''}`, response.status);
+				}
 			}
 
 			if (options.refreshRejectStatuses.includes(response.status)) {
@@ -118,6 +158,10 @@ export function createRefresher(options: RefresherOptions, now: () => number) {
 					return await attempt(tokens, signal);
 				} catch (error) {
 					signal.throwIfAborted();
+					if (error instanceof FinalError) {
+						return {type: 'failed', error: error.error};
+					}
+
 					last = error instanceof AttemptError ? error : new AttemptError('the refresh failed', null, {cause: error});
 				}
 			}

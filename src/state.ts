@@ -1,4 +1,4 @@
-import type {EndReason, SessionError} from './errors.js';
+import type {EndReason, RefreshError} from './errors.js';
 
 export type SessionStatus = 'authenticated' | 'refreshing' | 'unauthenticated';
 export type TabRole = 'leader' | 'follower';
@@ -15,7 +15,7 @@ export interface SessionState {
 	/** Why the session ended, while signed out after a session. */
 	readonly endReason: EndReason | null;
 	/** The last refresh failure that did not end the session; cleared by new tokens. */
-	readonly lastError: SessionError | null;
+	readonly lastError: RefreshError | null;
 	/** True once `close()` ran. */
 	readonly closed: boolean;
 }

@@ -1,4 +1,5 @@
 import {InvalidTokensError} from './errors.js';
+import {readJwtTimes} from './jwt.js';
 
 /** Tokens as `login` accepts them and as a refresh response is parsed into. */
 export interface TokenInput {
@@ -7,7 +8,12 @@ export interface TokenInput {
 	refreshToken?: string | null | undefined;
 	/** Lifetime of the access token in seconds, as servers send it. */
 	expiresIn?: number | null | undefined;
-	/** Absolute expiry in epoch milliseconds (epoch seconds, as in a JWT `exp`, are recognised); used when `expiresIn` is absent. */
+	/**
+	 * Absolute expiry in epoch milliseconds (epoch seconds, as in a JWT `exp`,
+	 * are recognised); used when `expiresIn` is absent. When both are absent
+	 * and the access token is a JWT, its `exp` claim is read (decoded, never
+	 * verified).
+	 */
 	expiresAt?: number | null | undefined;
 }
 
@@ -39,6 +45,21 @@ const toNumber = (value: unknown): number | undefined => {
 
 	return undefined;
 };
+
+/**
+ * The expiry a JWT access token states. With `iat`, the lifetime is counted
+ * from receipt, like `expires_in`, so a skewed client clock does not matter;
+ * without it, `exp` is taken as it is.
+ */
+function jwtExpiry(accessToken: string, now: number): number | null {
+	const times = readJwtTimes(accessToken);
+	if (!times) {
+		return null;
+	}
+
+	const at = times.iat === null ? times.exp * 1000 : now + ((times.exp - times.iat) * 1000);
+	return at > now + (maxLifetimeSeconds * 1000) ? null : at;
+}
 
 /**
  * Validates tokens and computes the absolute expiry at receipt, so a client
@@ -78,6 +99,8 @@ export function toTokenSet(input: unknown, now: number, previousRefreshToken: st
 		}
 
 		absoluteExpiry = at;
+	} else {
+		absoluteExpiry = jwtExpiry(accessToken, now);
 	}
 
 	return {

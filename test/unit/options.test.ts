@@ -188,6 +188,9 @@ describe('normalizeOptions rejects bad options, naming them', () => {
 		['a non-function refreshRequest', 'refreshRequest', {...base, refreshRequest: {}}],
 		['a non-function parseRefreshResponse', 'parseRefreshResponse', {...base, parseRefreshResponse: 'json'}],
 		['a non-function fetch', 'fetch', {...base, fetch: 'fetch'}],
+		['a non-function parseRefreshError', 'parseRefreshError', {...base, parseRefreshError: {}}],
+		['a debug flag instead of a logger', 'debug', {...base, debug: true}],
+		['a console object instead of a logger', 'debug', {...base, debug: console}],
 		['kyOptions as an array', 'kyOptions', {...base, kyOptions: []}],
 		['kyOptions as a string', 'kyOptions', {...base, kyOptions: 'x'}],
 		['locks without request', 'locks', {...base, locks: {}}],
@@ -201,6 +204,21 @@ describe('normalizeOptions rejects bad options, naming them', () => {
 			expect(error.message).toContain(`\`${option}\``);
 		});
 	}
+
+	it('prefixes debug messages, passes details through, and swallows a throwing logger', () => {
+		const lines: unknown[][] = [];
+		normalizeOptions({...base, debug: (...line) => lines.push(line)}).debug('refreshing', {generation: 2});
+		expect(lines).toEqual([['tab-session: refreshing', {generation: 2}]]);
+		const throwing = normalizeOptions({...base, debug() {
+			throw new Error('logger broke');
+		}});
+		expect(() => {
+			throwing.debug('x', {});
+		}).not.toThrow();
+		expect(() => {
+			normalizeOptions(base).debug('silent', {});
+		}).not.toThrow();
+	});
 
 	it('requires a fetch where there is no global one', () => {
 		vi.stubGlobal('fetch', undefined);

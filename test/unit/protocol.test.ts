@@ -38,6 +38,16 @@ describe('parseMessage', () => {
 		expect(refreshing).toEqual({v: 1, from: 'tab-a', kind: 'refreshing', generation: 2});
 	});
 
+	it('carries a token endpoint\'s OAuth error in refresh-failed, and drops a malformed one', () => {
+		const oauth = {error: 'invalid_client', errorDescription: 'disabled', errorUri: null};
+		expect(parseMessage({v: 1, from: 'x', kind: 'refresh-failed', generation: 1, status: 401, message: 'm', oauth}))
+			.toEqual({v: 1, from: 'x', kind: 'refresh-failed', generation: 1, status: 401, message: 'm', oauth});
+		for (const malformed of [{error: ''}, {error: 5}, {error: 'e', errorDescription: 7}, {error: 'x'.repeat(501)}, 'invalid_client']) {
+			const parsed = parseMessage({v: 1, from: 'x', kind: 'refresh-failed', generation: 1, status: 401, message: 'm', oauth: malformed});
+			expect(parsed).toEqual({v: 1, from: 'x', kind: 'refresh-failed', generation: 1, status: 401, message: 'm'});
+		}
+	});
+
 	it('truncates a refresh-failed message to 500 characters', () => {
 		const parsed = parseMessage({v: 1, from: 'x', kind: 'refresh-failed', generation: 1, status: 500, message: 'y'.repeat(2000)});
 		expect(parsed?.kind === 'refresh-failed' && parsed.message).toBe('y'.repeat(500));

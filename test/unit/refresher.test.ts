@@ -1,5 +1,5 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
-import {InvalidTokensError, RefreshFailedError} from '../../src/errors.js';
+import {InvalidTokensError, OAuthError, RefreshFailedError} from '../../src/errors.js';
 import {normalizeOptions, type SessionOptions} from '../../src/options.js';
 import {createRefresher, sleep, type RefreshOutcome} from '../../src/refresher.js';
 import type {TokenSet} from '../../src/tokens.js';
@@ -288,6 +288,71 @@ describe('createRefresher', () => {
 				expect(link.message).not.toContain(refreshSecret);
 			}
 		}
+	});
+});
+
+describe('createRefresher with parseRefreshError', () => {
+	const oauthBody = (error: string, status: number) => json({error, error_description: `about ${error}`}, status);
+	const classify = vi.fn((body: unknown) => {
+		const {error} = body as {error?: string};
+		if (error === 'dead') {
+			return {action: 'logout', error: {error, errorDescription: 'gone'}} as const;
+		}
+
+		if (error === 'busy') {
+			return {action: 'retry'} as const;
+		}
+
+		return error === undefined ? undefined : {action: 'fail', error: {error, errorDescription: `about ${error}`}} as const;
+	});
+
+	it('a logout verdict ends the session at once, whatever the status, with the server\'s error as the cause', async () => {
+		const {fetch: fetchFunction, calls} = scriptedFetch(oauthBody('dead', 403));
+		const outcome = await settle(refresher(fetchFunction, {parseRefreshError: classify}).refresh(current, new AbortController().signal));
+		expect(outcome.type).toBe('rejected');
+		expect(outcome.type === 'rejected' && outcome.status).toBe(403);
+		const cause = outcome.type === 'rejected' ? outcome.cause : undefined;
+		expect(cause).toBeInstanceOf(OAuthError);
+		expect(cause).toMatchObject({code: 'OAUTH_ERROR', error: 'dead', errorDescription: 'gone', errorUri: null, status: 403});
+		expect(calls).toHaveLength(1);
+	});
+
+	it('a fail verdict is final: no retry, and the error carries error and error_description', async () => {
+		const {fetch: fetchFunction, calls} = scriptedFetch(oauthBody('invalid_client', 401), json({accessToken: 'never'}));
+		const error = failed(await settle(refresher(fetchFunction, {parseRefreshError: classify}).refresh(current, new AbortController().signal)));
+		expect(error).toBeInstanceOf(OAuthError);
+		expect(error).toMatchObject({code: 'OAUTH_ERROR', status: 401, error: 'invalid_client', errorDescription: 'about invalid_client'});
+		expect(error.message).toBe('The token endpoint answered 401 invalid_client: about invalid_client');
+		expect(calls).toHaveLength(1);
+	});
+
+	it('a retry verdict is retried with backoff, even for a 4xx the status rules would sign out', async () => {
+		const {fetch: fetchFunction, calls} = scriptedFetch(oauthBody('busy', 400), json({accessToken: 'new-at'}));
+		const outcome = await settle(refresher(fetchFunction, {parseRefreshError: classify}).refresh(current, new AbortController().signal));
+		expect(outcome.type).toBe('ok');
+		expect(calls).toHaveLength(2);
+	});
+
+	it('falls back to the status rules when the classifier declines, throws, or the body is not JSON', async () => {
+		const throwing = () => {
+			throw new Error('broken classifier');
+		};
+
+		for (const [parseRefreshError, reply] of [
+			[classify, json({message: 'no error field'}, 401)],
+			[throwing, oauthBody('x', 400)],
+			[classify, new Response('<html>bad gateway</html>', {status: 400})],
+		] as const) {
+			const {fetch: fetchFunction} = scriptedFetch(reply);
+			// eslint-disable-next-line no-await-in-loop
+			const outcome = await settle(refresher(fetchFunction, {parseRefreshError}).refresh(current, new AbortController().signal));
+			expect(outcome).toEqual({type: 'rejected', status: reply.status});
+		}
+
+		const {fetch: fetchFunction, calls} = scriptedFetch(new Response('oops', {status: 502}));
+		const error = failed(await settle(refresher(fetchFunction, {parseRefreshError: classify}).refresh(current, new AbortController().signal)));
+		expect(error).toBeInstanceOf(RefreshFailedError);
+		expect(calls).toHaveLength(3);
 	});
 });
 

@@ -1,5 +1,5 @@
 import {afterEach, describe, expect, it, vi} from 'vitest';
-import {LoggedOutError, RefreshFailedError} from '../../src/errors.js';
+import {RefreshFailedError} from '../../src/errors.js';
 import {createStateStore, type SessionState} from '../../src/state.js';
 
 const initial: SessionState = {
@@ -60,12 +60,12 @@ describe('createStateStore', () => {
 	});
 
 	it('compares errors by identity', () => {
-		const error = new LoggedOutError('logout');
+		const error = new RefreshFailedError('down', 503);
 		const store = createStateStore({...initial, lastError: error});
 		const before = store.get();
 		store.update({...initial, lastError: error});
 		expect(store.get()).toBe(before);
-		store.update({...initial, lastError: new LoggedOutError('logout')});
+		store.update({...initial, lastError: new RefreshFailedError('down', 503)});
 		expect(store.get()).not.toBe(before);
 	});
 
