@@ -3,18 +3,12 @@ import {withLock} from './locks.js';
 import type {NormalizedOptions} from './options.js';
 import {isNewer, type Message, type MessageBody, type SessionRecord} from './protocol.js';
 import {createRefresher} from './refresher.js';
+import {createFailureLog} from './failures.js';
 import {createAlarm, freshness, refreshLead} from './schedule.js';
 import type {RecordStore} from './storage.js';
 import type {TabRole} from './state.js';
 import type {TokenSet} from './tokens.js';
 import type {createWaiters} from './waiters.js';
-
-interface Failure {
-	generation: number;
-	at: number;
-	error: RefreshError;
-	count: number;
-}
 
 export interface CoordinatorDeps {
 	options: NormalizedOptions;
@@ -55,7 +49,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 	let asked: {from: number; timer: ReturnType<typeof setTimeout>} | undefined;
 	/** Highest generation any tab asked a refresh from; a new leader completes it. */
 	let wanted: number | undefined;
-	let failure: Failure | undefined;
+	const failures = createFailureLog(now, options.refreshRetryDelay);
 
 	const changed = () => {
 		deps.onChange();
@@ -69,13 +63,6 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		}
 	};
 
-	const recordFailure = (generation: number, error: RefreshError) => {
-		failure = {generation, at: now(), error, count: (failure?.count ?? 0) + 1};
-	};
-
-	const cooldown = (count: number) => Math.min(30_000, Math.max(1000, options.refreshRetryDelay * (2 ** count)));
-	const coolingDown = (generation: number) =>
-		failure !== undefined && failure.generation === generation && now() < failure.at + cooldown(failure.count);
 	const tokenUsable = () => record.tokens !== null && freshness(record.tokens, options.refreshLeeway, now()) !== 'expired';
 	const remoteActive = () => remote !== undefined && now() - remote.since < options.pauseTimeout;
 	/** A refresh from `generation` is running here or in another tab. */
@@ -170,7 +157,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 					: new RefreshFailedError(message.message, message.status);
 				debug('another tab\'s refresh failed', {generation: message.generation, code: error.code, message: error.message});
 				if (record.tokens && message.generation === record.generation) {
-					recordFailure(message.generation, error);
+					failures.record(message.generation, error);
 				}
 
 				endRemote(message.generation);
@@ -236,7 +223,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 
 	/** Makes sure some tab refreshes from `from`: this one if it leads, else the leader. */
 	function ensureFresh(from: number) {
-		if (closed || !record.tokens || record.generation > from || local || coolingDown(from)
+		if (closed || !record.tokens || record.generation > from || local || failures.coolingDown(from)
 			|| (remote && remote.from >= from && remoteActive())) {
 			return;
 		}
@@ -303,7 +290,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 
 			if (outcome.type === 'ok') {
 				debug('refresh succeeded', {generation: from + 1, duration: now() - started});
-				failure = undefined;
+				failures.clear();
 				const next: SessionRecord = {generation: from + 1, writer: tabId, tokens: outcome.tokens, ended: null};
 				// Stored and announced before the lock is released, so the next holder sees it.
 				adopt(next);
@@ -314,7 +301,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			} else {
 				const {error} = outcome;
 				debug('refresh failed; the session is kept', {generation: from, code: error.code, status: error.status, message: error.message});
-				recordFailure(from, error);
+				failures.record(from, error);
 				post({
 					kind: 'refresh-failed',
 					generation: from,
@@ -337,7 +324,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 
 	function end(reason: EndReason, cause?: unknown) {
 		const next: SessionRecord = {generation: record.generation + 1, writer: tabId, tokens: null, ended: reason};
-		failure = undefined;
+		failures.clear();
 		adopt(next, cause);
 		post({kind: 'logout', record: next});
 	}
@@ -355,9 +342,9 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		refreshUnderWay,
 		tokenUsable,
 		/** The refresh failure to report for `generation` while its cooldown runs. */
-		failureFor: (generation: number): RefreshError | undefined => coolingDown(generation) ? failure!.error : undefined,
+		failureFor: failures.during,
 		/** The last failure of the current generation, for the state snapshot. */
-		lastError: (): RefreshError | null => failure?.generation === record.generation ? failure.error : null,
+		lastError: (): RefreshError | null => failures.of(record.generation),
 		/** When the leader should refresh ahead of expiry; null when there is nothing to schedule. */
 		refreshDueAt(): number | null {
 			const tokens: TokenSet | null = record.tokens;
@@ -366,7 +353,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			}
 
 			const at = tokens.expiresAt - refreshLead(tokens, options.refreshLeeway);
-			return failure?.generation === record.generation ? Math.max(at, failure.at + cooldown(failure.count)) : at;
+			return Math.max(at, failures.retryAt(record.generation) ?? at);
 		},
 		receive(message: Message) {
 			if (!closed) {
@@ -395,15 +382,14 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		adoptStored,
 		/** The network is back: a refresh failure seen while offline says nothing about now. */
 		forgetFailure() {
-			if (failure) {
-				failure = undefined;
+			if (failures.clear()) {
 				changed();
 			}
 		},
 		login(tokens: TokenSet) {
 			const next: SessionRecord = {generation: record.generation + 1, writer: tabId, tokens, ended: null};
 			local?.controller.abort(new LoggedOutError('logout'));
-			failure = undefined;
+			failures.clear();
 			adopt(next);
 			post({kind: 'tokens', record: next});
 		},
