@@ -1,6 +1,8 @@
 export {initSession} from './session.js';
 export {oauth2RefreshGrant} from './oauth.js';
 export type {OAuth2RefreshOptions, OAuth2RefreshGrant} from './oauth.js';
+export {cookieRefresh} from './cookie.js';
+export type {CookieRefreshOptions, CookieRefresh} from './cookie.js';
 export type {Session} from './session.js';
 export type {SessionOptions, RefreshRequestInit, RefreshErrorVerdict, DebugLogger} from './options.js';
 export type {SessionState, SessionStatus, TabRole, StateListener} from './state.js';
