@@ -49,7 +49,17 @@ const emptyCounters = () => ({
 	refreshTimes: [],
 	/** Refresh calls answered with an injected fault (see `failNext`); also counted in refreshCalls. */
 	refreshFaults: 0,
+	/** Calls to /api/auth/logout. */
+	logouts: 0,
+	/** Cookie mode: refresh calls whose body carried a refresh token (the client must send none). */
+	refreshBodyTokens: 0,
+	/** Cookie mode: refresh calls that arrived without the refresh-token cookie. */
+	refreshWithoutCookie: 0,
 });
+
+/** The cookie that holds the refresh token in cookie mode; sent only to the auth endpoints. */
+const refreshCookieName = 'refresh_token';
+const refreshCookiePath = '/api/auth';
 
 /** What `failNext` can make the next refresh calls do instead of answering normally. */
 const faultModes = new Set([500, 502, 503, 'html', 'invalid-json', 'no-access-token', 'hang']);
@@ -65,18 +75,50 @@ const canonicalDigest = (bytes, contentType) => {
 
 const token = prefix => `${prefix}_${randomBytes(18).toString('base64url')}`;
 
+const readCookie = (request, name) => {
+	for (const part of (request.headers.cookie ?? '').split(';')) {
+		const separator = part.indexOf('=');
+		if (separator > 0 && part.slice(0, separator).trim() === name) {
+			return part.slice(separator + 1).trim();
+		}
+	}
+
+	return undefined;
+};
+
+// Secure only over https (directly or behind a TLS proxy): the tests and the demo run on
+// plain http://127.0.0.1, where Chromium keeps a cookie only without it.
+const isHttps = request => Boolean(request.socket.encrypted) || request.headers['x-forwarded-proto'] === 'https';
+
+/** The Set-Cookie value that stores `value` as the refresh token, or deletes the cookie when `value` is null. */
+const refreshCookie = (request, value) => [
+	`${refreshCookieName}=${value ?? ''}`,
+	'HttpOnly',
+	'SameSite=Strict',
+	`Path=${refreshCookiePath}`,
+	...(value === null ? ['Max-Age=0'] : []),
+	...(isHttps(request) ? ['Secure'] : []),
+].join('; ');
+
 /**
  * Starts the server. Options (all optional): port (0 picks a free one), host,
  * accessTtl (seconds), graceWindow (seconds; 0 = off), refreshDelay (ms),
  * refreshCookie (true: the refresh token travels in an httpOnly cookie).
  * Resolves with {url, stats(), config(patch), revokeAll(), reset(), close()},
- * and for fault tests failNext(...modes), pendingFaults(), faults() and bodies().
+ * for fault tests failNext(...modes), pendingFaults(), faults() and bodies(),
+ * and issuedRefreshTokens() (every refresh token handed out, to prove none leaks).
+ *
+ * Cookie mode: login and refresh answer {accessToken, expiresIn} and set the
+ * refresh token as an HttpOnly, SameSite=Strict cookie on /api/auth; refresh
+ * reads it from the cookie (never the body) and sets the rotated one; a
+ * rejected refresh and a logout clear it.
  */
 export async function startServer(options = {}) {
 	const config = {
 		accessTtl: options.accessTtl ?? 20,
 		graceWindow: options.graceWindow ?? 0,
 		refreshDelay: options.refreshDelay ?? 0,
+		refreshCookie: options.refreshCookie === true,
 	};
 	let counters = emptyCounters();
 	/** access token → {family, expiresAt} */
@@ -169,7 +211,7 @@ export async function startServer(options = {}) {
 		response.end(JSON.stringify(body));
 	};
 
-	const readJson = async request => {
+	const readText = async request => {
 		let text = '';
 		for await (const chunk of request) {
 			text += chunk;
@@ -178,11 +220,48 @@ export async function startServer(options = {}) {
 			}
 		}
 
+		return text;
+	};
+
+	const parseJson = text => {
 		try {
 			return JSON.parse(text || '{}');
 		} catch {
 			return {};
 		}
+	};
+
+	const readJson = async request => parseJson(await readText(request));
+
+	/** Whether a refresh body carries a refresh token: JSON, form-encoded, or any token this server issued. */
+	const carriesRefreshToken = text => {
+		if (text === '') {
+			return false;
+		}
+
+		const json = parseJson(text);
+		const form = new URLSearchParams(text);
+		const fields = [json?.refreshToken, json?.refresh_token, form.get('refresh_token')];
+		return fields.some(value => typeof value === 'string' && value !== '')
+			|| [...refreshTokens.keys()].some(issued => text.includes(issued));
+	};
+
+	/** The access token's half of a pair: what cookie mode puts in a body. */
+	const withoutRefreshToken = ({accessToken, expiresIn}) => ({accessToken, expiresIn});
+
+	/** Answers with a new or rotated pair: in cookie mode the refresh token goes in the cookie. */
+	const sendPair = (request, response, pair) => {
+		if (config.refreshCookie) {
+			send(response, 200, withoutRefreshToken(pair), {'set-cookie': refreshCookie(request, pair.refreshToken)});
+		} else {
+			send(response, 200, pair);
+		}
+	};
+
+	/** Answers 401 invalid_grant; in cookie mode the dead cookie is cleared. */
+	const rejectRefresh = (request, response, body) => {
+		counters.refreshRejected++;
+		send(response, 401, body, config.refreshCookie ? {'set-cookie': refreshCookie(request, null)} : {});
 	};
 
 	async function refresh(request, response) {
@@ -191,7 +270,24 @@ export async function startServer(options = {}) {
 		counters.refreshInFlight++;
 		counters.maxRefreshInFlight = Math.max(counters.maxRefreshInFlight, counters.refreshInFlight);
 		try {
-			const body = await readJson(request);
+			const text = await readText(request);
+			const cookieMode = config.refreshCookie;
+			let presented;
+			if (cookieMode) {
+				// The body is ignored; a token in it means the client still handles the refresh token.
+				if (carriesRefreshToken(text)) {
+					counters.refreshBodyTokens++;
+				}
+
+				presented = readCookie(request, refreshCookieName);
+				if (presented === undefined) {
+					counters.refreshWithoutCookie++;
+				}
+			} else {
+				const body = parseJson(text);
+				presented = typeof body.refreshToken === 'string' ? body.refreshToken : '';
+			}
+
 			if (pendingFaults.length > 0) {
 				await answerFault(pendingFaults.shift(), request, response);
 				return;
@@ -203,11 +299,9 @@ export async function startServer(options = {}) {
 				});
 			}
 
-			const presented = typeof body.refreshToken === 'string' ? body.refreshToken : '';
-			const entry = refreshTokens.get(presented);
+			const entry = refreshTokens.get(presented ?? '');
 			if (!entry || revokedFamilies.has(entry.family)) {
-				counters.refreshRejected++;
-				send(response, 401, {error: 'invalid_grant'});
+				rejectRefresh(request, response, {error: 'invalid_grant'});
 				return;
 			}
 
@@ -216,25 +310,48 @@ export async function startServer(options = {}) {
 					// Within the grace window a retry gets the same new pair, as Auth0 and Okta allow.
 					counters.graceReuses++;
 					counters.refreshOk++;
-					send(response, 200, entry.next);
+					sendPair(request, response, entry.next);
 					return;
 				}
 
 				// Reuse of a spent token: treat it as theft and end every session of the family.
 				counters.reuseDetections++;
-				counters.refreshRejected++;
 				revokeFamily(entry.family);
-				send(response, 401, {error: 'invalid_grant', error_description: 'refresh token reuse detected'});
+				rejectRefresh(request, response, {error: 'invalid_grant', error_description: 'refresh token reuse detected'});
 				return;
 			}
 
 			entry.usedAt = Date.now();
 			entry.next = issue(entry.family);
 			counters.refreshOk++;
-			send(response, 200, entry.next);
+			sendPair(request, response, entry.next);
 		} finally {
 			counters.refreshInFlight--;
 		}
+	}
+
+	/**
+	 * Ends the family of the presented refresh token: the cookie's in cookie mode
+	 * (then cleared), else the body's `refreshToken` or the bearer's family.
+	 */
+	async function logout(request, response) {
+		counters.logouts++;
+		const body = await readJson(request);
+		let family;
+		if (config.refreshCookie) {
+			family = refreshTokens.get(readCookie(request, refreshCookieName) ?? '')?.family;
+		} else {
+			const header = request.headers.authorization ?? '';
+			family = (typeof body.refreshToken === 'string' ? refreshTokens.get(body.refreshToken)?.family : undefined)
+				?? (header.startsWith('Bearer ') ? accessTokens.get(header.slice(7))?.family : undefined);
+		}
+
+		if (family !== undefined) {
+			revokeFamily(family);
+		}
+
+		send(response, 200, {ok: true, revoked: family !== undefined},
+			config.refreshCookie ? {'set-cookie': refreshCookie(request, null)} : {});
 	}
 
 	/** Reads the raw body of a /api/echo-body request and records what arrived. */
@@ -344,7 +461,12 @@ export async function startServer(options = {}) {
 				case 'POST /api/auth/login': {
 					await readJson(request);
 					counters.logins++;
-					send(response, 200, issue(++familySerial));
+					sendPair(request, response, issue(++familySerial));
+					return;
+				}
+
+				case 'POST /api/auth/logout': {
+					await logout(request, response);
 					return;
 				}
 
@@ -385,8 +507,9 @@ export async function startServer(options = {}) {
 
 				case 'POST /api/admin/config': {
 					const patch = await readJson(request);
+					// Numbers only: the mode (refreshCookie) is chosen when the server starts.
 					for (const key of Object.keys(config)) {
-						if (typeof patch[key] === 'number' && patch[key] >= 0) {
+						if (typeof config[key] === 'number' && typeof patch[key] === 'number' && patch[key] >= 0) {
 							config[key] = patch[key];
 						}
 					}
@@ -444,6 +567,7 @@ export async function startServer(options = {}) {
 		pendingFaults: () => [...pendingFaults],
 		faults: () => faultLog.map(entry => ({...entry, secrets: [...entry.secrets]})),
 		bodies: () => echoBodies.map(entry => ({...entry})),
+		issuedRefreshTokens: () => [...refreshTokens.keys()],
 		async close() {
 			server.closeAllConnections();
 			await new Promise(resolve => {
@@ -460,10 +584,16 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === normalize(process.argv
 		accessTtl: Number(process.env.ACCESS_TTL ?? 20),
 		graceWindow: Number(process.env.GRACE_WINDOW ?? 0),
 		refreshDelay: Number(process.env.REFRESH_DELAY ?? 0),
+		refreshCookie: process.env.REFRESH_COOKIE === '1',
 	});
 	const {config} = server.stats();
-	console.log(`tab-session demo: open ${server.url}/ in several tabs (bundler version: ${server.url}/module.html)`);
-	console.log(`access tokens live ${config.accessTtl} s; grace window ${config.graceWindow} s. Ctrl+C stops.`);
+	if (config.refreshCookie) {
+		console.log(`tab-session demo, refresh token in an httpOnly cookie: open ${server.url}/cookie.html in several tabs`);
+	} else {
+		console.log(`tab-session demo: open ${server.url}/ in several tabs (bundler version: ${server.url}/module.html)`);
+	}
+
+	console.log(`mode: ${config.refreshCookie ? 'cookie (refresh token in an httpOnly cookie)' : 'body (refresh token in the JSON body)'}; access tokens live ${config.accessTtl} s; grace window ${config.graceWindow} s. Ctrl+C stops.`);
 	const stop = async () => {
 		await server.close();
 		process.exit(0);

@@ -1,6 +1,7 @@
-// The demo's shared UI, used by both pages: the script-tag page hands it
-// window.TabSession, the bundler page the module's imports. Plain browser
-// JavaScript, no dependencies, so the bundler page can inline it as is.
+// The demo's shared UI, used by every page: the script-tag page hands it
+// window.TabSession, the bundler page the module's imports, the cookie page a
+// session that a README recipe created. Plain browser JavaScript, no
+// dependencies, so the bundler page can inline it as is.
 
 const logLimit = 200;
 // tab-session's beforeRequest hook runs before the app's: a request that
@@ -23,6 +24,9 @@ const counterLabels = [
 	['heartbeats', 'Heartbeats'],
 	['logins', 'Logins'],
 	['revocations', 'Revocations'],
+	['logouts', 'Logouts', 'cookie'],
+	['refreshWithoutCookie', 'Refreshes without cookie', 'cookie'],
+	['refreshBodyTokens', 'Refresh tokens in a body', 'cookie'],
 ];
 
 /** Creates an element: h('div', {class: 'x', onclick}, 'text', child). */
@@ -112,9 +116,12 @@ function setFavicon(color) {
 /**
  * Mounts the demo into `options.root` (default: #app or the body) and sets
  * `window.demo`. `sdk` is the package's exports: window.TabSession, or
- * `{initSession}` imported from 'tab-session'.
+ * `{initSession}` imported from 'tab-session'; the session is then built from
+ * the query string. A page whose app already made its session (a recipe)
+ * passes it as `options.session` instead, with its own `signIn(username,
+ * password)` and `signOut()` if it has them, and a `mode` line for the header.
  */
-export function mountDemo(sdk, {build = 'script-tag', root} = {}) {
+export function mountDemo(sdk, {build = 'script-tag', root, session, signIn, signOut, mode} = {}) {
 	const results = {sent: 0, ok: 0, failed: 0, paused: 0, retried: 0, errors: []};
 	let markReady;
 	let failReady;
@@ -138,7 +145,7 @@ export function mountDemo(sdk, {build = 'script-tag', root} = {}) {
 
 	const start = () => {
 		try {
-			mount(sdk, {build, root, demo, results});
+			mount(sdk, {build, root, demo, results, app: {session, signIn, signOut, mode}});
 			markReady();
 		} catch (error) {
 			failReady(error);
@@ -154,7 +161,7 @@ export function mountDemo(sdk, {build = 'script-tag', root} = {}) {
 	return demo;
 }
 
-function mount(sdk, {build, root, demo, results}) {
+function mount(sdk, {build, root, demo, results, app}) {
 	const host = root ?? document.querySelector('#app') ?? document.body;
 	const search = location.search;
 	const isBundler = build === 'bundler';
@@ -171,14 +178,10 @@ function mount(sdk, {build, root, demo, results}) {
 			? h('strong', {class: 'chip chip-on'}, kind)
 			: h('a', {class: 'chip', href: `${location.pathname}?${query}`}, kind);
 	});
-	const header = h('header', {class: 'top'},
-		h('div', {class: 'title-row'},
-			h('h1', {}, 'tab-session demo'),
-			h('span', {class: 'build'}, isBundler ? 'bundler build' : 'script-tag build'),
-			h('a', {class: 'switch', href: other.href, id: 'switch-page'}, `Open the ${other.label} →`),
-		),
-		h('p', {class: 'lead'}, 'Open this page in several tabs. One tab (the leader) refreshes for all.'),
-		h('p', {class: 'options'},
+	// The query string configures only a session this page creates.
+	const optionsRow = app.session
+		? h('p', {class: 'options'}, h('span', {}, app.mode ?? 'the app’s own session'))
+		: h('p', {class: 'options'},
 			h('span', {}, 'storage '), ...storageLinks,
 			h('span', {class: 'sep'}, '·'),
 			h('span', {}, `namespace ${options.namespace}`),
@@ -188,11 +191,19 @@ function mount(sdk, {build, root, demo, results}) {
 			options.refreshLeeway === undefined ? null : h('span', {}, `leeway ${options.refreshLeeway} ms`),
 			options.pauseTimeout === undefined ? null : h('span', {class: 'sep'}, '·'),
 			options.pauseTimeout === undefined ? null : h('span', {}, `pause timeout ${options.pauseTimeout} ms`),
+		);
+	const header = h('header', {class: 'top'},
+		h('div', {class: 'title-row'},
+			h('h1', {}, 'tab-session demo'),
+			h('span', {class: 'build'}, isBundler ? 'bundler build' : 'script-tag build'),
+			h('a', {class: 'switch', href: other.href, id: 'switch-page'}, `Open the ${other.label} →`),
 		),
+		h('p', {class: 'lead'}, 'Open this page in several tabs. One tab (the leader) refreshes for all.'),
+		optionsRow,
 	);
 	host.replaceChildren(header);
 
-	if (!sdk || typeof sdk.initSession !== 'function') {
+	if (!app.session && (!sdk || typeof sdk.initSession !== 'function')) {
 		host.append(h('div', {class: 'banner error'},
 			'The SDK did not load (window.TabSession is missing). Run ',
 			h('code', {}, 'npm run build'), ' and reload.'));
@@ -242,66 +253,72 @@ function mount(sdk, {build, root, demo, results}) {
 		}
 	};
 
-	let session;
-	try {
-		session = sdk.initSession({
-			...options,
-			kyOptions: {
-				hooks: {
-					beforeRequest: [
-						(request, requestOptions) => {
-							const entry = demoEntry(requestOptions);
-							if (!entry || entry.reached) {
-								return;
-							}
+	const demoHooks = {
+		beforeRequest: [
+			(request, requestOptions) => {
+				const entry = demoEntry(requestOptions);
+				if (!entry || entry.reached) {
+					return;
+				}
 
-							entry.reached = true;
-							const waited = performance.now() - entry.startedAt;
-							if (waited > pauseThreshold) {
-								entry.paused = true;
-								results.paused++;
-								addTag(entry, `paused ${Math.round(waited)} ms`, 'paused');
-							}
-						},
-					],
-					beforeRetry: [
-						({options: requestOptions, error}) => {
-							const entry = demoEntry(requestOptions);
-							if (!entry) {
-								return;
-							}
-
-							if (!entry.retried) {
-								entry.retried = true;
-								results.retried++;
-							}
-
-							const why = error?.name === 'ForceRetryError' ? 'retried with new token' : `retried after ${describeError(error)}`;
-							addTag(entry, why, 'retried');
-						},
-					],
-					afterResponse: [
-						(request, requestOptions, response) => {
-							// The leader's heartbeat goes through session.api too: show it, outside the results.
-							if (!demoEntry(requestOptions) && isHeartbeat(request.url)) {
-								logEvent(`♥ heartbeat → ${response.status}`, 'heartbeat');
-							}
-						},
-					],
-				},
+				entry.reached = true;
+				const waited = performance.now() - entry.startedAt;
+				if (waited > pauseThreshold) {
+					entry.paused = true;
+					results.paused++;
+					addTag(entry, `paused ${Math.round(waited)} ms`, 'paused');
+				}
 			},
-		});
-	} catch (error) {
-		host.append(h('div', {class: 'banner error'}, `initSession failed: ${describeError(error)}: ${error?.message ?? error}`));
-		setFavicon(roleColors.none);
-		throw error;
+		],
+		beforeRetry: [
+			({options: requestOptions, error}) => {
+				const entry = demoEntry(requestOptions);
+				if (!entry) {
+					return;
+				}
+
+				if (!entry.retried) {
+					entry.retried = true;
+					results.retried++;
+				}
+
+				const why = error?.name === 'ForceRetryError' ? 'retried with new token' : `retried after ${describeError(error)}`;
+				addTag(entry, why, 'retried');
+			},
+		],
+		afterResponse: [
+			(request, requestOptions, response) => {
+				// The leader's heartbeat goes through session.api too: show it, outside the results.
+				if (!demoEntry(requestOptions) && isHeartbeat(request.url)) {
+					logEvent(`♥ heartbeat → ${response.status}`, 'heartbeat');
+				}
+			},
+		],
+	};
+
+	let session;
+	let api;
+	if (app.session) {
+		session = app.session;
+		// ky runs an extension's hooks after the instance's, as with kyOptions: the session's first.
+		api = session.api.extend({hooks: demoHooks});
+	} else {
+		try {
+			session = sdk.initSession({...options, kyOptions: {hooks: demoHooks}});
+		} catch (error) {
+			host.append(h('div', {class: 'banner error'}, `initSession failed: ${describeError(error)}: ${error?.message ?? error}`));
+			setFavicon(roleColors.none);
+			throw error;
+		}
+
+		api = session.api;
 	}
 
 	demo.session = session;
 
 	const sendOne = async (path, entry) => {
 		try {
-			const response = await session.api.get(path, {context: {[contextKey]: entry}});
+			const response = await api.get(path, {context: {[contextKey]: entry}});
 			await response.text();
 			results.ok++;
 			entry.outcome.className = 'outcome ok';
@@ -354,6 +371,12 @@ function mount(sdk, {build, root, demo, results}) {
 	};
 
 	const login = async (username = 'demo') => {
+		if (app.signIn) {
+			await app.signIn(username, 'demo');
+			logEvent(`signed in as ${username}`);
+			return;
+		}
+
 		const response = await fetch('/api/auth/login', {
 			method: 'POST',
 			headers: {'content-type': 'application/json', accept: 'application/json'},
@@ -368,7 +391,7 @@ function mount(sdk, {build, root, demo, results}) {
 	};
 
 	const logout = async () => {
-		await session.logout();
+		await (app.signOut ? app.signOut() : session.logout());
 		logEvent('signed out (all tabs)');
 	};
 
@@ -540,10 +563,10 @@ function mount(sdk, {build, root, demo, results}) {
 
 	const renderStats = stats => {
 		view.stats.replaceChildren(...counterLabels
-			.filter(([key]) => typeof stats[key] === 'number')
+			.filter(([key, _label, only]) => typeof stats[key] === 'number' && (only !== 'cookie' || stats.config?.refreshCookie))
 			.map(([key, label]) => {
 				const value = stats[key];
-				const alarming = (key === 'reuseDetections' && value > 0) || (key === 'maxRefreshInFlight' && value > 1);
+				const alarming = (['reuseDetections', 'refreshBodyTokens'].includes(key) && value > 0) || (key === 'maxRefreshInFlight' && value > 1);
 				return h('div', {class: `stat${alarming ? ' alarm' : ''}`, 'data-key': key},
 					h('span', {class: 'number'}, String(value)),
 					h('span', {class: 'label'}, label));
@@ -551,7 +574,7 @@ function mount(sdk, {build, root, demo, results}) {
 		const {config} = stats;
 		view.statsNote.classList.remove('bad');
 		view.statsNote.textContent = config
-			? `Access tokens live ${config.accessTtl} s · grace window ${config.graceWindow} s · refresh delay ${config.refreshDelay} ms`
+			? `Access tokens live ${config.accessTtl} s · grace window ${config.graceWindow} s · refresh delay ${config.refreshDelay} ms${config.refreshCookie ? ' · refresh token in an httpOnly cookie' : ''}`
 			: '';
 	};
 
