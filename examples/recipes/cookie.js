@@ -1,15 +1,15 @@
 // The refresh token lives in an httpOnly cookie: the server sets it at sign-in
 // and rotates it on every refresh, and no script on the page can read it.
 // The session holds only the short-lived access token, in memory.
-import {initSession} from 'tab-session';
+import {cookieRefresh, initSession} from 'tab-session';
 
 export const session = initSession({
 	refreshUrl: '/api/auth/refresh',
 	// Nothing in localStorage: a tab opened later gets the access token from an open one.
 	storage: 'memory',
-	// No body: the browser sends the cookie, the server answers {accessToken, expiresIn}
-	// and sets the next cookie. One tab refreshes for all, so the cookie is spent once.
-	refreshRequest: () => ({credentials: 'include'}),
+	// POST with the cookie and no body; the server answers {accessToken, expiresIn} and
+	// sets the next cookie. One tab refreshes for all, so each cookie is spent once.
+	...cookieRefresh(),
 });
 
 export async function signIn(username, password) {
