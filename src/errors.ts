@@ -146,4 +146,13 @@ export type TabSessionError =
 	| InvalidTokensError
 	| SessionClosedError;
 
-export const isSessionError = (error: unknown): error is TabSessionError => error instanceof SessionError;
+const codes = new Set<unknown>(['LOGGED_OUT', 'REFRESH_FAILED', 'OAUTH_ERROR', 'PAUSE_TIMEOUT', 'INVALID_OPTIONS', 'INVALID_TOKENS', 'SESSION_CLOSED'] satisfies SessionErrorCode[]);
+
+/**
+ * True for every error tab-session produces, also one from another copy of
+ * the package (an app that loads both the ESM and the CJS build), where
+ * `instanceof SessionError` says no.
+ */
+export const isSessionError = (error: unknown): error is TabSessionError =>
+	error instanceof SessionError
+	|| (error instanceof Error && codes.has((error as {code?: unknown}).code) && /^\w+Error$/.test(error.name));

@@ -104,6 +104,10 @@ describe('isSessionError', () => {
 
 	it('is true for the base class and every subclass', () => {
 		expect(isSessionError(new SessionError('LOGGED_OUT', 'x'))).toBe(true);
+		// An error from another copy of the package: same shape, another class.
+		const foreign = Object.assign(new Error('The session is signed out'), {name: 'LoggedOutError', code: 'LOGGED_OUT'});
+		expect(isSessionError(foreign)).toBe(true);
+		expect(isSessionError(Object.assign(new Error('x'), {name: 'HTTPError', code: 'ERR_HTTP'}))).toBe(false);
 		expect(isSessionError(new SessionClosedError())).toBe(true);
 	});
 });
