@@ -57,7 +57,9 @@ function jwtExpiry(accessToken: string, now: number): number | null {
 		return null;
 	}
 
-	const at = times.iat === null ? times.exp * 1000 : now + ((times.exp - times.iat) * 1000);
+	// `iat` is in whole seconds: the token was issued up to a second after it, so count a second less.
+	const lifetime = times.iat === null ? 0 : times.exp - times.iat;
+	const at = times.iat === null ? times.exp * 1000 : now + ((lifetime > 1 ? lifetime - 1 : lifetime) * 1000);
 	return at > now + (maxLifetimeSeconds * 1000) ? null : at;
 }
 

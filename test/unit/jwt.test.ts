@@ -42,10 +42,11 @@ describe('readJwtTimes', () => {
 describe('toTokenSet with a JWT access token and no expiresIn', () => {
 	const now = 1_800_000_000_000;
 
-	it('counts the lifetime exp - iat from receipt, so a skewed client clock does not matter', () => {
+	it('counts the lifetime exp - iat from receipt, less the second iat may have been truncated by, so a skewed client clock does not matter', () => {
 		// Issued by a server whose clock is a day away from this tab's.
 		const token = jwt({iat: 1_000, exp: 1_300});
-		expect(toTokenSet({accessToken: token}, now).expiresAt).toBe(now + 300_000);
+		expect(toTokenSet({accessToken: token}, now).expiresAt).toBe(now + 299_000);
+		expect(toTokenSet({accessToken: jwt({iat: 1_000, exp: 1_001})}, now).expiresAt).toBe(now + 1000);
 	});
 
 	it('takes exp as the expiry when there is no iat', () => {
