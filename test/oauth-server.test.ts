@@ -2,8 +2,6 @@
 // (@node-oauth/oauth2-server, test/support/oauth-server.mjs) over real HTTP
 // with Node's fetch, in real time: several sessions of one origin in this
 // process, joined by an in-memory channel, as tabs would be.
-import {dirname, join} from 'node:path';
-import {fileURLToPath, pathToFileURL} from 'node:url';
 import {afterEach, describe, expect, it} from 'vitest';
 import {
 	initSession,
@@ -15,54 +13,7 @@ import {
 	type SessionOptions,
 } from '../src/index.js';
 import {createHub, type Hub} from './support/hub.js';
-
-// --- the server's contract (test/support/oauth-server.mjs) -----------------------
-
-interface RefreshLogEntry {
-	presented: string | null;
-	at: number;
-	/** 'ok' or the OAuth error the server answered. */
-	outcome: string;
-}
-
-interface OAuthStats {
-	passwordGrants: number;
-	refreshCalls: number;
-	refreshOk: number;
-	invalidGrant: number;
-	reuse: number;
-	refreshErrors: number;
-	maxRefreshInFlight: number;
-	refreshTimes: number[];
-	refreshLog: RefreshLogEntry[];
-	issuedRefreshTokens: string[];
-	apiOk: number;
-	api401: number;
-}
-
-interface OAuthFault {
-	error: string;
-	status?: number;
-	description?: string;
-}
-
-interface OAuthServer {
-	url: string;
-	accessTokenLifetime: number;
-	stats(): OAuthStats;
-	config(patch: {refreshDelay?: number; omitExpiresIn?: boolean}): unknown;
-	failNextRefresh(...faults: OAuthFault[]): void;
-	revokeAccessTokens(): void;
-	decodeJwt(jwt: string): Record<string, unknown>;
-	close(): Promise<void>;
-}
-
-interface ServerOptions {
-	accessTokenLifetime?: number;
-	refreshDelay?: number;
-	jwtAccessTokens?: boolean;
-	omitExpiresIn?: boolean;
-}
+import {startOAuthServer, type OAuthServer, type OAuthServerOptions} from './support/oauth-server.mjs';
 
 interface TokenResponse {
 	access_token: string;
@@ -70,14 +21,6 @@ interface TokenResponse {
 	expires_in?: number;
 	refresh_token: string;
 }
-
-// A variable specifier: the server is plain JavaScript without type declarations.
-// (Built from the path: vite rewrites `new URL(relative, import.meta.url)` to an http: URL under jsdom.)
-const serverEntry = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'support', 'oauth-server.mjs')).href;
-const startOAuthServer = async (options: ServerOptions): Promise<OAuthServer> => {
-	const module = (await import(serverEntry)) as {startOAuthServer(options: ServerOptions): Promise<OAuthServer>};
-	return module.startOAuthServer(options);
-};
 
 // --- one origin: a server, a channel, several sessions ----------------------------
 
@@ -126,7 +69,7 @@ afterEach(async () => {
 	}
 });
 
-async function startOrigin(serverOptions: ServerOptions, count: number): Promise<Origin> {
+async function startOrigin(serverOptions: OAuthServerOptions, count: number): Promise<Origin> {
 	const server = await startOAuthServer(serverOptions);
 	const hub = createHub();
 	const namespace = `oauth-${++origins}-${Math.random().toString(36).slice(2, 8)}`;

@@ -5,10 +5,11 @@
 // Counts come from the server, outcomes from every tab.
 import {existsSync} from 'node:fs';
 import {dirname, join} from 'node:path';
-import {fileURLToPath, pathToFileURL} from 'node:url';
+import {fileURLToPath} from 'node:url';
 import type {Browser, BrowserContext, Page} from 'playwright-core';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import type {Session} from '../../src/index.js';
+import {startOAuthServer, type OAuthServer} from '../support/oauth-server.mjs';
 import {checkPrerequisites, launchChromium, waitFor, within} from './harness.js';
 
 // --- the page's contract (examples/recipes/oauth.js) ------------------------------
@@ -43,36 +44,7 @@ interface LoadResult {
 	duringRefresh: number;
 }
 
-// --- the server's contract (test/support/oauth-server.mjs) ------------------------
-
-interface OAuthStats {
-	passwordGrants: number;
-	refreshCalls: number;
-	refreshOk: number;
-	invalidGrant: number;
-	reuse: number;
-	refreshErrors: number;
-	maxRefreshInFlight: number;
-	refreshTimes: number[];
-	refreshLog: Array<{presented: string | null; at: number; outcome: string}>;
-	issuedRefreshTokens: string[];
-	apiOk: number;
-	api401: number;
-}
-
-interface OAuthServer {
-	url: string;
-	stats(): OAuthStats;
-	close(): Promise<void>;
-}
-
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const serverEntry = pathToFileURL(join(root, 'test', 'support', 'oauth-server.mjs')).href;
-const startOAuthServer = async (options: {accessTokenLifetime: number; refreshDelay?: number}): Promise<OAuthServer> => {
-	// A variable specifier: the server is plain JavaScript without type declarations.
-	const module = (await import(serverEntry)) as {startOAuthServer(options: unknown): Promise<OAuthServer>};
-	return module.startOAuthServer(options);
-};
 
 const {run} = checkPrerequisites();
 if (run && !existsSync(join(root, 'examples', 'public', 'build', 'recipes', 'oauth.js'))) {
