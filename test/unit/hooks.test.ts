@@ -452,3 +452,45 @@ describe('isolation', () => {
 		expect(gate.acquire).not.toHaveBeenCalled();
 	});
 });
+
+describe('response clones', () => {
+	afterEach(() => {
+		vi.restoreAllMocks();
+	});
+
+	it('the session\'s own hook costs no body copy: a request without app hooks never tees its response', async () => {
+		const clone = vi.spyOn(Response.prototype, 'clone');
+		const gate = fakeGate();
+		const server = fakeServer(200);
+		const body = await settle(api(gate, server).get(`${origin}/api`).json());
+		expect(body).toEqual({status: 200, n: 1});
+		expect(clone).not.toHaveBeenCalled();
+	});
+
+	it('app hooks and app code get real clones with the whole body', async () => {
+		const gate = fakeGate();
+		const server = fakeServer(200);
+		const bodiesSeenByHooks: string[] = [];
+		const readBody = async (_request: Request, _options: unknown, response: Response) => {
+			bodiesSeenByHooks.push(await response.text());
+		};
+
+		const client = api(gate, server, {kyOptions: {hooks: {afterResponse: [readBody, readBody]}}});
+		const response = await settle(client.get(`${origin}/api`));
+		expect(bodiesSeenByHooks).toEqual(['{"status":200,"n":1}', '{"status":200,"n":1}']);
+		expect(await response.clone().text()).toBe('{"status":200,"n":1}');
+		expect(await response.json()).toEqual({status: 200, n: 1});
+	});
+
+	it('keeps real clones for the response of a 401 retry sent through the instance again (a per-request retry: 0)', async () => {
+		const gate = fakeGate();
+		const server = fakeServer(401, 200);
+		const bodiesSeenByHooks: string[] = [];
+		const client = api(gate, server, {kyOptions: {hooks: {afterResponse: [async (_request, _options, response) => {
+			bodiesSeenByHooks.push(await response.text());
+		}]}}});
+		const response = await settle(client.get(`${origin}/api`, {retry: 0}));
+		expect(bodiesSeenByHooks).toEqual(['{"status":200,"n":2}']);
+		expect(await response.clone().text()).toBe('{"status":200,"n":2}');
+	});
+});
