@@ -172,12 +172,12 @@ const fixes = {
 	burst: 'Differences of a few ms at small N are inside the min–max spread of the repetitions. Where tab-session is clearly slower, most of the gap is the time before the refresh starts and the CPU each released request costs. '
 		+ 'A follower that finds the token expired asks the leader over the channel and waits; with 16 tabs waking at once on 2 cores the leader tab gets '
 		+ 'the CPU late (see "First refresh call at the server": at N = 16 tab-session\'s starts later than auth-js\'s, whose first tab to take the lock refreshes at once). '
-		+ 'Where Web Locks exist, the first tab to find the token expired could refresh under the refresh lock itself (the lock and the generation re-check already make that safe), '
-		+ 'and removing the afterResponse hook (see the overhead miss) takes ~0.8 ms of CPU off every released request.',
+		+ 'Where Web Locks exist, the first tab to find the token expired could refresh under the refresh lock itself (the lock and the generation re-check already make that safe).',
 	resume: 'The first paused request of each follower tab leaves a few ms after the new tokens (the channel delivery, "first per tab" above); the median over all '
-		+ 'paused requests is higher because a tab releases its waiting requests one after another and each then costs ~0.8 ms of CPU in ky before it reaches fetch '
-		+ '(the afterResponse tee, see the overhead miss), while 16 renderers share 2 cores. Removing that per-request cost is the main fix; '
-		+ 'resolving all waiters of a generation in one pass before any of them runs its hooks would keep the first-to-last spread to the channel delivery.',
+		+ 'paused requests is higher because a tab releases its waiting requests one after another, while up to 16 renderers share 2 cores. Taking the '
+		+ 'response tee off the session\'s hook (per-request overhead from ~0.8 ms to ~0.01 ms, see its table) left these medians where they were, so that CPU was not the cause; '
+		+ 'what remains is scheduling: the refreshing tab stores and broadcasts, then each follower renderer must get the CPU to run its waiters. '
+		+ 'Resolving all waiters of a generation in one pass before any of them runs its hooks would keep the first-to-last spread to the channel delivery.',
 	failover: 'Failover after a close took longer than 50 ms: see results.json; broadcast-channel elects through Web Locks here, which is usually ~10 ms.',
 	overhead: 'All of it comes from ky, not from the session: ky 1.14 tees every response for each `afterResponse` hook (`response.clone()`) and cancels the clone, '
 		+ 'and reading a tee\'d body in Chromium costs ~0.75 ms — a bare ky with one no-op `afterResponse` hook costs the same (table above), while the session\'s '
