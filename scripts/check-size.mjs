@@ -14,12 +14,12 @@ import {rollup} from 'rollup';
  */
 const budgets = {
 	// <script src>: ky and broadcast-channel inside, minified.
-	global: 18_000, // 17,149 B
+	global: 18_000, // 17,329 B
 	// `import … from 'tab-session'` in an app: every export, with ky and broadcast-channel
 	// resolved for browsers.
-	bundled: 20_000, // 19,025 B
+	bundled: 20_000, // 19,217 B
 	// dist/tab-session.js alone, ky and broadcast-channel left to the app: what the SDK itself adds.
-	esm: 10_850, // 10,330 B
+	esm: 10_850, // 10,520 B
 };
 
 const root = fileURLToPath(new URL('../', import.meta.url));
