@@ -1,7 +1,7 @@
 import {LoggedOutError, OAuthError, RefreshFailedError, SessionClosedError, type EndReason, type RefreshError} from './errors.js';
-import {withLock} from './locks.js';
 import type {NormalizedOptions} from './options.js';
 import {isNewer, type Message, type MessageBody, type SessionRecord} from './protocol.js';
+import {createRefreshRun} from './refresh-run.js';
 import {createRefresher} from './refresher.js';
 import {createFailureLog} from './failures.js';
 import {createAlarm, freshness, refreshLead} from './schedule.js';
@@ -23,9 +23,6 @@ export interface CoordinatorDeps {
 	onJoined(): void;
 }
 
-// Lets a tab that acquired a contended lock hear the tokens its predecessor broadcast just before releasing it.
-const settleTime = 100;
-
 /**
  * The cross-tab state machine of one tab: which token set is current, who
  * refreshes, and what the other tabs said. Only the leader refreshes, unless
@@ -34,15 +31,11 @@ const settleTime = 100;
 export function createCoordinator(deps: CoordinatorDeps) {
 	const {options, tabId, now, store, waiters, post} = deps;
 	const {debug} = options;
-	const lockName = `tab-session:${options.namespace}:refresh`;
-	const refresher = createRefresher(options, now);
 	const stallAlarm = createAlarm(now);
 
 	let record: SessionRecord = store.read() ?? {generation: 0, writer: tabId, tokens: null, ended: null};
 	let role: TabRole = 'follower';
 	let closed = false;
-	/** The refresh this tab runs. */
-	let local: {from: number; controller: AbortController; promise: Promise<void>} | undefined;
 	/** A refresh another tab announced and has not finished. */
 	let remote: {from: number; since: number} | undefined;
 	/** The refresh this follower asked the leader for, with the timer after which it refreshes itself. */
@@ -50,6 +43,26 @@ export function createCoordinator(deps: CoordinatorDeps) {
 	/** Highest generation any tab asked a refresh from; a new leader completes it. */
 	let wanted: number | undefined;
 	const failures = createFailureLog(now, options.refreshRetryDelay);
+	/** The refresh this tab runs. */
+	const runner = createRefreshRun({
+		options,
+		tabId,
+		now,
+		refresher: createRefresher(options, now),
+		waiters,
+		failures,
+		post,
+		current: () => ({record, closed}),
+		adopt,
+		adoptStored: () => {
+			adoptStored();
+		},
+		end,
+		tokenUsable: () => tokenUsable(),
+		changed: () => {
+			changed();
+		},
+	});
 
 	const changed = () => {
 		deps.onChange();
@@ -67,7 +80,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 	const remoteActive = () => remote !== undefined && now() - remote.since < options.pauseTimeout;
 	/** A refresh from `generation` is running here or in another tab. */
 	const refreshUnderWay = (generation: number) =>
-		local?.from === generation || (remote?.from === generation && remoteActive());
+		runner.from === generation || (remote?.from === generation && remoteActive());
 
 	/** `cause` explains an ending this tab produced (say, the server's `invalid_grant`). */
 	function adopt(candidate: SessionRecord, cause?: unknown): boolean {
@@ -97,7 +110,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		} else {
 			debug('signed out', {generation: candidate.generation, reason: candidate.ended});
 			const error = () => new LoggedOutError(candidate.ended, cause === undefined ? undefined : {cause});
-			local?.controller.abort(error());
+			runner.abort(error());
 			remote = undefined;
 			wanted = undefined;
 			waiters.rejectAll(error());
@@ -137,7 +150,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 
 			case 'hello': {
 				if (record.generation > 0) {
-					post({kind: 'state', to: message.from, record, refreshing: local?.from ?? remote?.from ?? null});
+					post({kind: 'state', to: message.from, record, refreshing: runner.from ?? remote?.from ?? null});
 				}
 
 				break;
@@ -168,7 +181,9 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			case 'refresh-abandoned': {
 				endRemote(message.generation);
 				waiters.release(message.generation);
-				if (role === 'leader' && waiters.size + (wanted === undefined ? 0 : 1) > 0) {
+				// Someone still needs the refresh: the leader runs it; a follower with requests waiting asks
+				// again, since the tab that was asked is gone and the next leader may not have heard the request.
+				if (waiters.size > 0 || (role === 'leader' && wanted !== undefined)) {
 					ensureFresh(record.generation);
 				}
 
@@ -223,13 +238,13 @@ export function createCoordinator(deps: CoordinatorDeps) {
 
 	/** Makes sure some tab refreshes from `from`: this one if it leads, else the leader. */
 	function ensureFresh(from: number) {
-		if (closed || !record.tokens || record.generation > from || local || failures.coolingDown(from)
+		if (closed || !record.tokens || record.generation > from || runner.from !== undefined || failures.coolingDown(from)
 			|| (remote && remote.from >= from && remoteActive())) {
 			return;
 		}
 
 		if (role === 'leader') {
-			void runRefresh(from);
+			void runner.run(from);
 		} else if (!asked || asked.from < from) {
 			stopAsking(from);
 			debug('asking the leader to refresh', {generation: from});
@@ -242,84 +257,18 @@ export function createCoordinator(deps: CoordinatorDeps) {
 
 	function leaderSilent(from: number) {
 		asked = undefined;
-		if (closed || !record.tokens || record.generation > from || local || refreshUnderWay(from)) {
+		if (closed || !record.tokens || record.generation > from || runner.from !== undefined || refreshUnderWay(from)) {
 			return;
 		}
 
 		if (options.locks) {
 			// The leader is gone or stuck: refresh here, under the lock that keeps it to one tab.
 			debug('the leader did not refresh in time: refreshing here, under the lock', {generation: from, leaderTimeout: options.leaderTimeout});
-			void runRefresh(from);
+			void runner.run(from);
 		} else if (waiters.size > 0) {
 			// Without Web Locks only a leader refreshes; keep asking until the election settles.
 			ensureFresh(from);
 		}
-	}
-
-	async function runRefresh(from: number): Promise<void> {
-		if (local) {
-			return local.promise;
-		}
-
-		if (closed || !record.tokens || record.generation !== from) {
-			return;
-		}
-
-		const controller = new AbortController();
-		post({kind: 'refreshing', generation: from});
-		const promise = withLock(options.locks, lockName, controller.signal, async contended => {
-			adoptStored();
-			if (contended && record.generation === from) {
-				// The previous holder just refreshed; its tokens may still be on their way.
-				await waiters.wait(from, {signal: controller.signal, deadline: now() + settleTime, pauseTimeout: settleTime, tolerant: true})
-					.catch(() => undefined);
-			}
-
-			const tokens = record.tokens;
-			if (!tokens || record.generation !== from || controller.signal.aborted) {
-				return;
-			}
-
-			const started = now();
-			debug('refreshing', {generation: from, contended});
-			const outcome = await refresher.refresh(tokens, controller.signal);
-			// A login or logout during the refresh made its result moot.
-			if (closed || record.generation !== from) {
-				return;
-			}
-
-			if (outcome.type === 'ok') {
-				debug('refresh succeeded', {generation: from + 1, duration: now() - started});
-				failures.clear();
-				const next: SessionRecord = {generation: from + 1, writer: tabId, tokens: outcome.tokens, ended: null};
-				// Stored and announced before the lock is released, so the next holder sees it.
-				adopt(next);
-				post({kind: 'tokens', record: next});
-			} else if (outcome.type === 'rejected') {
-				debug('the refresh endpoint rejected the refresh token: signing every tab out', {status: outcome.status, error: outcome.cause?.error ?? null});
-				end('refresh-rejected', outcome.cause);
-			} else {
-				const {error} = outcome;
-				debug('refresh failed; the session is kept', {generation: from, code: error.code, status: error.status, message: error.message});
-				failures.record(from, error);
-				post({
-					kind: 'refresh-failed',
-					generation: from,
-					status: error.status,
-					message: error.message,
-					oauth: error instanceof OAuthError ? {error: error.error, errorDescription: error.errorDescription, errorUri: error.errorUri} : null,
-				});
-				waiters.fail(from, error, tokenUsable());
-			}
-		}).catch(() => {
-			// Aborted: by logout or login (already announced) or by close (announced in close).
-		}).finally(() => {
-			local = undefined;
-			changed();
-		});
-		local = {from, controller, promise};
-		changed();
-		return promise;
 	}
 
 	function end(reason: EndReason, cause?: unknown) {
@@ -348,7 +297,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		/** When the leader should refresh ahead of expiry; null when there is nothing to schedule. */
 		refreshDueAt(): number | null {
 			const tokens: TokenSet | null = record.tokens;
-			if (!tokens || tokens.expiresAt === null || local) {
+			if (!tokens || tokens.expiresAt === null || runner.from !== undefined) {
 				return null;
 			}
 
@@ -388,7 +337,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		},
 		login(tokens: TokenSet) {
 			const next: SessionRecord = {generation: record.generation + 1, writer: tabId, tokens, ended: null};
-			local?.controller.abort(new LoggedOutError('logout'));
+			runner.abort(new LoggedOutError('logout'));
 			failures.clear();
 			adopt(next);
 			post({kind: 'tokens', record: next});
@@ -396,8 +345,8 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		end,
 		/** The page is going away (maybe into the back-forward cache): let another tab take the refresh over. */
 		pageHidden() {
-			if (local) {
-				post({kind: 'refresh-abandoned', generation: local.from});
+			if (runner.from !== undefined) {
+				post({kind: 'refresh-abandoned', generation: runner.from});
 			}
 		},
 		close() {
@@ -406,9 +355,9 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			}
 
 			closed = true;
-			if (local) {
-				post({kind: 'refresh-abandoned', generation: local.from});
-				local.controller.abort(new SessionClosedError());
+			if (runner.from !== undefined) {
+				post({kind: 'refresh-abandoned', generation: runner.from});
+				runner.abort(new SessionClosedError());
 			}
 
 			stopAsking(Number.POSITIVE_INFINITY);

@@ -234,6 +234,54 @@ describe('leadership changes', () => {
 		}
 	});
 
+	it('with Web Locks and per-tab storage, two followers of a crashed leader that refresh 1 ms apart present the refresh token once', async () => {
+		world = await signedInWorld(3, {ttl: 3600, storage: 'memory', locks: true});
+		const [leader] = world.leaders();
+		leader!.crash();
+		world.server.revokeAccessTokens();
+		const [first, second] = world.live();
+		// Both ask the dead leader, 1 ms apart; after leaderTimeout both take the refresh over.
+		const bursts = [first!.burst(2)];
+		await world.tick(1);
+		bursts.push(second!.burst(2));
+		const results = (await world.run(Promise.all(bursts))).flat();
+		expect(errorsOf(results)).toEqual([]);
+		expect(world.server.counters.refreshCalls).toBe(1);
+		expect(world.server.noReuse).toBe(true);
+		expect(world.live().map(tab => tab.session.getState().generation)).toEqual([2, 2]);
+	});
+
+	it('a leader that goes away after starting a refresh it was asked for: the asking follower asks the next leader', async () => {
+		world = createWorld({ttl: 3600});
+		// broadcast-channel's message election prefers the higher random token: the two first tabs get low ones.
+		const random = vi.spyOn(Math, 'random').mockReturnValueOnce(0.1).mockReturnValueOnce(0.2);
+		world.openTab();
+		await world.tick(37);
+		world.openTab();
+		random.mockRestore();
+		await world.tick(1000);
+		await world.tabs[0]!.session.login(world.server.login());
+		await world.tick(50);
+		const [leader] = world.leaders();
+		const follower = world.live().find(tab => tab !== leader)!;
+		// The leader's first attempt fails at once; it is gone before its retry.
+		world.server.failNext('network');
+		world.server.revokeAccessTokens();
+		const burst = follower.burst(2);
+		await world.tick(1);
+		// A tab that opens now never heard the request, and wins the next election.
+		vi.spyOn(Math, 'random').mockReturnValueOnce(0.999_999);
+		world.openTab();
+		vi.restoreAllMocks();
+		await world.tick(2);
+		leader!.close();
+		const results = await world.run(burst);
+		expect(world.leaders()).toEqual([world.tabs[2]]);
+		expect(errorsOf(results)).toEqual([]);
+		expect(world.server.counters.refreshOk).toBe(1);
+		expect(world.server.noReuse).toBe(true);
+	});
+
 	it('without Web Locks, a deaf leader is voted out by the message election and the new leader refreshes once', async () => {
 		world = await signedInWorld(3, {ttl: 3600});
 		const [leader] = world.leaders();
