@@ -14,12 +14,12 @@ import {rollup} from 'rollup';
  */
 const budgets = {
 	// <script src>: ky and broadcast-channel inside, minified.
-	global: 18_000, // 17,329 B
+	global: 18_000, // 17,538 B
 	// `import … from 'tab-session'` in an app: every export, with ky and broadcast-channel
 	// resolved for browsers.
-	bundled: 20_000, // 19,217 B
+	bundled: 20_000, // 19,402 B
 	// dist/tab-session.js alone, ky and broadcast-channel left to the app: what the SDK itself adds.
-	esm: 10_850, // 10,520 B
+	esm: 11_250, // 10,734 B
 };
 
 const root = fileURLToPath(new URL('../', import.meta.url));
