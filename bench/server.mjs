@@ -8,15 +8,14 @@
 //   in the shapes auth-js reads (src/lib/fetch.ts `_sessionResponse`, `handleError`);
 // - stamps the heartbeats it passes on, to count them per interval.
 // Every client, Supabase's included, pays the same one extra local hop.
-import {readFile} from 'node:fs/promises';
 import {Agent, createServer, request as httpRequest} from 'node:http';
-import {dirname, extname, join, normalize, sep} from 'node:path';
+import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {contentTypes, readText, sendJson as json, serveStatic} from '../examples/http.mjs';
 import {startServer} from '../examples/server.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const types = {'.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.map': 'application/json'};
-const files = {'/dist/': join(root, 'dist'), '/bench/build/': join(root, 'bench', 'build')};
+const files = [['/dist/', join(root, 'dist')], ['/bench/build/', join(root, 'bench', 'build')]];
 
 // Scripts of each bench page, in order. tab-session's page loads the script-tag build as a user would.
 const pages = {
@@ -48,20 +47,6 @@ export async function startBenchServer({accessTtl = 1, refreshDelay = 100, grace
 		outgoing.end(body);
 	});
 
-	const json = (response, status, body) => {
-		response.writeHead(status, {'content-type': 'application/json', 'cache-control': 'no-store'});
-		response.end(JSON.stringify(body));
-	};
-
-	const readBody = async request => {
-		let text = '';
-		for await (const chunk of request) {
-			text += chunk;
-		}
-
-		return text;
-	};
-
 	const user = {
 		id: '00000000-0000-4000-8000-000000000001',
 		aud: 'authenticated',
@@ -92,7 +77,7 @@ export async function startBenchServer({accessTtl = 1, refreshDelay = 100, grace
 
 	async function gotrueToken(request, response, url) {
 		const grant = url.searchParams.get('grant_type');
-		const body = JSON.parse((await readBody(request)) || '{}');
+		const body = JSON.parse((await readText(request, Number.POSITIVE_INFINITY)) || '{}');
 		const headers = {'content-type': 'application/json'};
 		if (grant === 'password') {
 			const result = await forward('POST', '/api/auth/login', headers, '{}');
@@ -152,20 +137,13 @@ export async function startBenchServer({accessTtl = 1, refreshDelay = 100, grace
 			const page = /^\/bench\/([\w-]+)\.html$/.exec(url.pathname);
 			if (page && pages[page[1]]) {
 				const scripts = pages[page[1]].map(src => `<script src="${src}"></script>`).join('\n');
-				response.writeHead(200, {'content-type': types['.html'], 'cache-control': 'no-cache'});
+				response.writeHead(200, {'content-type': contentTypes['.html'], 'cache-control': 'no-cache'});
 				response.end(`<!doctype html><html><head><meta charset="utf-8"><title>bench: ${page[1]}</title></head><body>\n${scripts}\n</body></html>`);
 				return;
 			}
 
-			const prefix = Object.keys(files).find(candidate => url.pathname.startsWith(candidate));
-			if (prefix && request.method === 'GET') {
-				const file = normalize(join(files[prefix], url.pathname.slice(prefix.length)));
-				if (file.startsWith(files[prefix] + sep)) {
-					const content = await readFile(file);
-					response.writeHead(200, {'content-type': types[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache'});
-					response.end(content);
-					return;
-				}
+			if (request.method === 'GET' && await serveStatic(response, url, files)) {
+				return;
 			}
 
 			response.writeHead(url.pathname === '/favicon.ico' ? 204 : 404);

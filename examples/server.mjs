@@ -2,28 +2,18 @@
 // a heartbeat and a few protected endpoints, counters, and the pages.
 // Node.js only, no dependencies. `npm start` builds the SDK and runs this file.
 import {createHash, randomBytes} from 'node:crypto';
-import {createReadStream} from 'node:fs';
-import {stat} from 'node:fs/promises';
 import {createServer} from 'node:http';
-import {dirname, extname, join, normalize, sep} from 'node:path';
+import {dirname, join, normalize} from 'node:path';
 import process from 'node:process';
 import {fileURLToPath} from 'node:url';
+import {readText, sendJson as send, serveStatic} from './http.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const staticRoots = {
-	'/dist/': join(root, 'dist'),
-	'/build/': join(root, 'examples', 'public', 'build'),
-	'/': join(root, 'examples', 'public'),
-};
-const types = {
-	'.html': 'text/html; charset=utf-8',
-	'.js': 'text/javascript; charset=utf-8',
-	'.mjs': 'text/javascript; charset=utf-8',
-	'.css': 'text/css; charset=utf-8',
-	'.map': 'application/json',
-	'.svg': 'image/svg+xml',
-	'.json': 'application/json',
-};
+const staticRoots = [
+	['/dist/', join(root, 'dist')],
+	['/build/', join(root, 'examples', 'public', 'build')],
+	['/', join(root, 'examples', 'public')],
+];
 
 const emptyCounters = () => ({
 	logins: 0,
@@ -204,23 +194,6 @@ export async function startServer(options = {}) {
 		const header = request.headers.authorization ?? '';
 		const entry = header.startsWith('Bearer ') ? accessTokens.get(header.slice(7)) : undefined;
 		return entry !== undefined && !revokedFamilies.has(entry.family) && Date.now() < entry.expiresAt;
-	};
-
-	const send = (response, status, body, headers = {}) => {
-		response.writeHead(status, {'content-type': 'application/json', 'cache-control': 'no-store', ...headers});
-		response.end(JSON.stringify(body));
-	};
-
-	const readText = async request => {
-		let text = '';
-		for await (const chunk of request) {
-			text += chunk;
-			if (text.length > 100_000) {
-				break;
-			}
-		}
-
-		return text;
 	};
 
 	const parseJson = text => {
@@ -413,33 +386,6 @@ export async function startServer(options = {}) {
 		}
 	}
 
-	async function serveFile(request, response, url) {
-		const prefix = Object.keys(staticRoots).find(candidate => url.pathname.startsWith(candidate));
-		const base = staticRoots[prefix];
-		let relative = decodeURIComponent(url.pathname.slice(prefix.length));
-		if (relative === '' || relative.endsWith('/')) {
-			relative += 'index.html';
-		}
-
-		const file = normalize(join(base, relative));
-		if (!file.startsWith(base + sep)) {
-			send(response, 404, {error: 'not_found'});
-			return;
-		}
-
-		try {
-			const info = await stat(file);
-			if (!info.isFile()) {
-				throw new Error('not a file');
-			}
-
-			response.writeHead(200, {'content-type': types[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache'});
-			createReadStream(file).pipe(response);
-		} catch {
-			send(response, 404, {error: 'not_found', path: url.pathname});
-		}
-	}
-
 	const server = createServer(async (request, response) => {
 		const url = new URL(request.url ?? '/', 'http://server.invalid');
 		const route = `${request.method} ${url.pathname}`;
@@ -529,7 +475,10 @@ export async function startServer(options = {}) {
 			}
 
 			if (request.method === 'GET' || request.method === 'HEAD') {
-				await serveFile(request, response, url);
+				if (!(await serveStatic(response, url, staticRoots))) {
+					send(response, 404, {error: 'not_found', path: url.pathname});
+				}
+
 				return;
 			}
 

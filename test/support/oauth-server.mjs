@@ -9,12 +9,11 @@
 // (the library's authenticate), /oauth.html (a page that loads the README's
 // OAuth recipe), /dist/* (the package build) and /* (examples/public).
 import {createHmac, randomBytes} from 'node:crypto';
-import {createReadStream} from 'node:fs';
-import {stat} from 'node:fs/promises';
 import {createServer} from 'node:http';
-import {dirname, extname, join, normalize, sep} from 'node:path';
+import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import OAuth2Server from '@node-oauth/oauth2-server';
+import {readText, sendJson as send, serveStatic} from '../../examples/http.mjs';
 
 // The library's own Request and Response wrappers, not the fetch API's.
 const {Request: OAuthRequest, Response: OAuthResponse, OAuthError, InvalidGrantError} = OAuth2Server;
@@ -25,14 +24,6 @@ const staticRoots = [
 	['/dist/', join(root, 'dist')],
 	['/', join(root, 'examples', 'public')],
 ];
-const types = {
-	'.html': 'text/html; charset=utf-8',
-	'.js': 'text/javascript; charset=utf-8',
-	'.mjs': 'text/javascript; charset=utf-8',
-	'.css': 'text/css; charset=utf-8',
-	'.map': 'application/json',
-	'.json': 'application/json',
-};
 
 /** The page the browser tests open: nothing but the recipe, as an app would load it. */
 const oauthPage = `<!doctype html>
@@ -187,23 +178,6 @@ export async function startOAuthServer(options = {}) {
 		alwaysIssueNewRefreshToken: true,
 	});
 
-	const send = (response, status, body, headers = {}) => {
-		response.writeHead(status, {'content-type': 'application/json', 'cache-control': 'no-store', ...headers});
-		response.end(JSON.stringify(body));
-	};
-
-	const readBody = async request => {
-		let text = '';
-		for await (const chunk of request) {
-			text += chunk;
-			if (text.length > 100_000) {
-				break;
-			}
-		}
-
-		return text;
-	};
-
 	/** node:http's request as the library's framework-agnostic Request. */
 	const toOAuthRequest = (request, url, body) => new OAuthRequest({
 		headers: request.headers,
@@ -222,7 +196,7 @@ export async function startOAuthServer(options = {}) {
 	};
 
 	async function token(request, response, url) {
-		const raw = await readBody(request);
+		const raw = await readText(request);
 		const form = request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')
 			? Object.fromEntries(new URLSearchParams(raw))
 			: {};
@@ -282,31 +256,6 @@ export async function startOAuthServer(options = {}) {
 		}
 	}
 
-	async function serveFile(response, url) {
-		const [prefix, base] = staticRoots.find(([candidate]) => url.pathname.startsWith(candidate));
-		let relative = decodeURIComponent(url.pathname.slice(prefix.length));
-		if (relative === '' || relative.endsWith('/')) {
-			relative += 'index.html';
-		}
-
-		const file = normalize(join(base, relative));
-		if (!file.startsWith(base + sep)) {
-			send(response, 404, {error: 'not_found'});
-			return;
-		}
-
-		try {
-			if (!(await stat(file)).isFile()) {
-				throw new Error('not a file');
-			}
-
-			response.writeHead(200, {'content-type': types[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache'});
-			createReadStream(file).pipe(response);
-		} catch {
-			send(response, 404, {error: 'not_found', path: url.pathname});
-		}
-	}
-
 	const server = createServer(async (request, response) => {
 		const url = new URL(request.url ?? '/', 'http://server.invalid');
 		try {
@@ -317,10 +266,8 @@ export async function startOAuthServer(options = {}) {
 			} else if (url.pathname === '/oauth.html' && request.method === 'GET') {
 				response.writeHead(200, {'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache'});
 				response.end(oauthPage);
-			} else if (request.method === 'GET' && !url.pathname.startsWith('/api/')) {
-				await serveFile(response, url);
-			} else {
-				send(response, 404, {error: 'not_found'});
+			} else if (request.method !== 'GET' || url.pathname.startsWith('/api/') || !(await serveStatic(response, url, staticRoots))) {
+				send(response, 404, {error: 'not_found', path: url.pathname});
 			}
 		} catch (error) {
 			if (!response.headersSent) {
