@@ -5,22 +5,9 @@ import {existsSync, readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {dirname, resolve} from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
-import {afterEach, beforeAll, describe, expect, it, vi} from 'vitest';
-
-type PublicApi = typeof import('../src/index.js');
-type Session = import('../src/index.js').Session;
-
-interface JsdomWindow {
-	eval(code: string): unknown;
-	close(): void;
-	TabSession?: PublicApi;
-	BroadcastChannel?: unknown;
-}
-
-// jsdom ships no types and this project does not install @types/jsdom.
-interface JsdomModule {
-	JSDOM: new (html: string, options: {url: string; runScripts: 'outside-only'}) => {window: JsdomWindow};
-}
+import {beforeAll, describe, expect, it, vi} from 'vitest';
+import * as source from '../src/index.js';
+import {closedAfterEach, exportNames, fakeFetch, type PublicApi} from './support/builds.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (file: string) => resolve(root, 'dist', file);
@@ -31,35 +18,8 @@ const files = {
 	types: dist('tab-session.d.ts'),
 };
 const requireFromHere = createRequire(import.meta.url);
-const {JSDOM} = requireFromHere('jsdom') as JsdomModule;
-
-/** The runtime names src/index.ts exports (`export type` lines and inline `type` specifiers excluded). */
-function sourceExportNames(): string[] {
-	const source = readFileSync(resolve(root, 'src/index.ts'), 'utf8');
-	const names: string[] = [];
-	for (const match of source.matchAll(/export\s+(type\s+)?\{([^}]*)\}/g)) {
-		if (match[1]) {
-			continue;
-		}
-
-		for (const specifier of match[2]!.split(',').map(part => part.trim()).filter(Boolean)) {
-			if (/^type\s/.test(specifier)) {
-				continue;
-			}
-
-			names.push(specifier.split(/\s+as\s+/).pop()!.trim());
-		}
-	}
-
-	for (const match of source.matchAll(/export\s+(?:async\s+)?(?:function\*?|const|let|class)\s+([\w$]+)/g)) {
-		names.push(match[1]!);
-	}
-
-	return names.sort();
-}
-
-const sorted = (value: object) => Object.keys(value).filter(name => name !== 'default' && name !== '__esModule').sort();
-const fakeFetch = () => vi.fn<typeof fetch>(async () => new Response('{}', {status: 500}));
+/** The runtime names src/index.ts exports. */
+const sourceNames = exportNames(source);
 const dependencies = ['ky', 'broadcast-channel'];
 const escape = (text: string) => text.replaceAll(/[.*+?^${}()|[\]\\-]/g, '\\$&');
 const importsOf = (code: string, name: string) =>
@@ -67,35 +27,8 @@ const importsOf = (code: string, name: string) =>
 const requiresOf = (code: string, name: string) =>
 	new RegExp(`\\brequire\\(\\s*["']${escape(name)}["']\\s*\\)`).test(code);
 
-let sessions: Session[] = [];
-let windows: JsdomWindow[] = [];
-
-afterEach(() => {
-	for (const session of sessions) {
-		session.close();
-	}
-
-	for (const window of windows) {
-		window.close();
-	}
-
-	sessions = [];
-	windows = [];
-});
-
-/** A fresh page at http://localhost/ with the script-tag build loaded, as `<script src>` would. */
-function pageWithScript(): JsdomWindow {
-	const {window} = new JSDOM('<!doctype html><html><head></head><body></body></html>', {
-		url: 'http://localhost/',
-		runScripts: 'outside-only',
-	});
-	windows.push(window);
-	// jsdom has no BroadcastChannel; browsers do. Node's has the same interface, and without it the
-	// bundled broadcast-channel would fall back to its localStorage method, which no browser takes.
-	window.BroadcastChannel = globalThis.BroadcastChannel;
-	window.eval(readFileSync(files.global, 'utf8'));
-	return window;
-}
+const opened = closedAfterEach();
+const pageWithScript = () => opened.pageWithScript(files.global);
 
 beforeAll(() => {
 	for (const file of Object.values(files)) {
@@ -111,10 +44,10 @@ describe('script-tag build (dist/tab-session.global.js)', () => {
 		const api = window.TabSession;
 		expect(api, 'window.TabSession after loading the script').toBeTypeOf('object');
 		expect(api!.initSession).toBeTypeOf('function');
-		expect(sourceExportNames()).toContain('initSession');
-		expect(sorted(api!)).toEqual(sourceExportNames());
+		expect(sourceNames).toContain('initSession');
+		expect(exportNames(api!)).toEqual(sourceNames);
 		const esm = await import(/* @vite-ignore */ pathToFileURL(files.esm).href) as object;
-		expect(sorted(api!)).toEqual(sorted(esm));
+		expect(exportNames(api!)).toEqual(exportNames(esm));
 	});
 
 	it('bundles ky and broadcast-channel instead of importing them', () => {
@@ -130,8 +63,7 @@ describe('script-tag build (dist/tab-session.global.js)', () => {
 	it('starts a session in the page: initSession, getState, close', () => {
 		const window = pageWithScript();
 		const fetch = fakeFetch();
-		const session = window.TabSession!.initSession({refreshUrl: '/auth/refresh', storage: 'memory', fetch});
-		sessions.push(session);
+		const session = opened.session(window.TabSession!.initSession({refreshUrl: '/auth/refresh', storage: 'memory', fetch}));
 		expect(session.getState()).toMatchObject({status: 'unauthenticated', expiresAt: null, closed: false});
 		expect(session.api.get).toBeTypeOf('function');
 		session.close();
@@ -141,11 +73,7 @@ describe('script-tag build (dist/tab-session.global.js)', () => {
 
 	it('signs a second session of the page in over the bundled channel', async () => {
 		const window = pageWithScript();
-		const make = () => {
-			const session = window.TabSession!.initSession({refreshUrl: '/auth/refresh', storage: 'memory', fetch: fakeFetch()});
-			sessions.push(session);
-			return session;
-		};
+		const make = () => opened.session(window.TabSession!.initSession({refreshUrl: '/auth/refresh', storage: 'memory', fetch: fakeFetch()}));
 
 		const first = make();
 		const second = make();
@@ -171,14 +99,13 @@ describe('module builds (dist/tab-session.js, dist/tab-session.cjs)', () => {
 	it('export the same names as src/index.ts', async () => {
 		const esm = await import(/* @vite-ignore */ pathToFileURL(files.esm).href) as object;
 		const cjs = requireFromHere(files.cjs) as object;
-		expect(sorted(esm)).toEqual(sourceExportNames());
-		expect(sorted(cjs)).toEqual(sourceExportNames());
+		expect(exportNames(esm)).toEqual(sourceNames);
+		expect(exportNames(cjs)).toEqual(sourceNames);
 	});
 
 	it('the ESM build starts a session in Node', async () => {
 		const esm = await import(/* @vite-ignore */ pathToFileURL(files.esm).href) as PublicApi;
-		const session = esm.initSession({refreshUrl: 'http://localhost/auth/refresh', baseUrl: 'http://localhost/', storage: 'memory', fetch: fakeFetch()});
-		sessions.push(session);
+		const session = opened.session(esm.initSession({refreshUrl: 'http://localhost/auth/refresh', baseUrl: 'http://localhost/', storage: 'memory', fetch: fakeFetch()}));
 		expect(session.getState().status).toBe('unauthenticated');
 	});
 
@@ -186,8 +113,7 @@ describe('module builds (dist/tab-session.js, dist/tab-session.cjs)', () => {
 		// ky 1.x is ESM-only: this relies on require(esm), on by default since Node 20.19.
 		const cjs = requireFromHere(files.cjs) as PublicApi;
 		expect(cjs.initSession).toBeTypeOf('function');
-		const session = cjs.initSession({refreshUrl: 'http://localhost/auth/refresh', baseUrl: 'http://localhost/', storage: 'memory', fetch: fakeFetch()});
-		sessions.push(session);
+		const session = opened.session(cjs.initSession({refreshUrl: 'http://localhost/auth/refresh', baseUrl: 'http://localhost/', storage: 'memory', fetch: fakeFetch()}));
 		expect(session.getState().status).toBe('unauthenticated');
 		expect(session.api.get).toBeTypeOf('function');
 	});

@@ -2,66 +2,30 @@
 // The package as users load it: by its name, through package.json "exports" (Node resolves a
 // package's own name from inside it), and by <script src>. Needs `npm run build` first.
 // test/build.test.ts checks the files in dist/ themselves; scripts/check-package.mjs the packed tarball.
-import {readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
-import {afterEach, describe, expect, it, vi} from 'vitest';
+import {describe, expect, it} from 'vitest';
 import * as source from '../src/index.js';
+import {closedAfterEach, exportNames as names, fakeFetch, type JsdomWindow, type PublicApi} from './support/builds.js';
 
-type PublicApi = typeof source;
 type Session = source.Session;
-
-interface JsdomWindow {
-	eval(code: string): unknown;
-	close(): void;
-	TabSession?: PublicApi;
-	BroadcastChannel?: unknown;
-	Error: ErrorConstructor;
-}
-
-// jsdom ships no types and this project does not install @types/jsdom.
-interface JsdomModule {
-	JSDOM: new (html: string, options: {url: string; runScripts: 'outside-only'}) => {window: JsdomWindow};
-}
 
 // A variable, so that TypeScript does not resolve the name to dist/, which `npm run typecheck`
 // runs before the build; the types are checked against src/ (test/types.test.ts).
 const packageName: string = 'tab-session';
 const require = createRequire(import.meta.url);
 const dist = (file: string) => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
-const {JSDOM} = require('jsdom') as JsdomModule;
-
-const names = (api: object) => Object.keys(api).filter(name => name !== 'default' && name !== '__esModule').sort();
 /** The runtime names src/index.ts exports, types excluded. */
 const sourceNames = names(source);
 const errorClassNames = sourceNames.filter(name => /^[A-Z]\w*Error$/.test(name));
-const fakeFetch = () => vi.fn<typeof fetch>(async () => new Response('{}', {status: 500}));
 
-let sessions: Session[] = [];
-let windows: JsdomWindow[] = [];
-
-afterEach(() => {
-	for (const session of sessions) {
-		session.close();
-	}
-
-	for (const window of windows) {
-		window.close();
-	}
-
-	sessions = [];
-	windows = [];
-});
+const opened = closedAfterEach();
 
 const loadEsm = async () => await import(/* @vite-ignore */ packageName) as PublicApi;
 const loadCjs = () => require(packageName) as PublicApi;
 
 function loadGlobal(): {api: PublicApi; window: JsdomWindow} {
-	const {window} = new JSDOM('<!doctype html><html><head></head><body></body></html>', {url: 'http://localhost/', runScripts: 'outside-only'});
-	windows.push(window);
-	// Browsers have BroadcastChannel, jsdom does not; Node's has the same interface.
-	window.BroadcastChannel = globalThis.BroadcastChannel;
-	window.eval(readFileSync(dist('tab-session.global.js'), 'utf8'));
+	const window = opened.pageWithScript(dist('tab-session.global.js'));
 	return {api: window.TabSession!, window};
 }
 
@@ -86,8 +50,7 @@ function start(api: PublicApi): Session {
 		fetch: fakeFetch(),
 		...api.oauth2RefreshGrant({clientId: 'app'}),
 	});
-	sessions.push(session);
-	return session;
+	return opened.session(session);
 }
 
 /** Errors the build itself throws, one per failure an app can provoke without a server. */
