@@ -2,14 +2,8 @@
  * Every error tab-session produces is a `SessionError` with a stable `code`,
  * so an app can tell failures apart without `instanceof` across bundles.
  */
-export type SessionErrorCode =
-	| 'LOGGED_OUT'
-	| 'REFRESH_FAILED'
-	| 'OAUTH_ERROR'
-	| 'PAUSE_TIMEOUT'
-	| 'INVALID_OPTIONS'
-	| 'INVALID_TOKENS'
-	| 'SESSION_CLOSED';
+const sessionErrorCodes = ['LOGGED_OUT', 'REFRESH_FAILED', 'OAUTH_ERROR', 'PAUSE_TIMEOUT', 'INVALID_OPTIONS', 'INVALID_TOKENS', 'SESSION_CLOSED'] as const;
+export type SessionErrorCode = typeof sessionErrorCodes[number];
 
 export class SessionError extends Error {
 	readonly code: SessionErrorCode;
@@ -146,7 +140,7 @@ export type TabSessionError =
 	| InvalidTokensError
 	| SessionClosedError;
 
-const codes = new Set<unknown>(['LOGGED_OUT', 'REFRESH_FAILED', 'OAUTH_ERROR', 'PAUSE_TIMEOUT', 'INVALID_OPTIONS', 'INVALID_TOKENS', 'SESSION_CLOSED'] satisfies SessionErrorCode[]);
+const codes = new Set<unknown>(sessionErrorCodes);
 
 /**
  * True for every error tab-session produces, also one from another copy of

@@ -13,6 +13,8 @@ export function createFailureLog(now: () => number, retryDelay: number) {
 	const retryAt = (generation: number): number | undefined =>
 		failure?.generation === generation ? failure.at + cooldown(failure.count) : undefined;
 
+	const coolingDown = (generation: number): boolean => now() < (retryAt(generation) ?? Number.NEGATIVE_INFINITY);
+
 	return {
 		record(generation: number, error: RefreshError) {
 			failure = {generation, at: now(), error, count: (failure?.count ?? 0) + 1};
@@ -24,10 +26,9 @@ export function createFailureLog(now: () => number, retryDelay: number) {
 			return had;
 		},
 		retryAt,
-		coolingDown: (generation: number): boolean => now() < (retryAt(generation) ?? Number.NEGATIVE_INFINITY),
+		coolingDown,
 		/** The failure to report for `generation` while its cooldown runs. */
-		during: (generation: number): RefreshError | undefined =>
-			now() < (retryAt(generation) ?? Number.NEGATIVE_INFINITY) ? failure!.error : undefined,
+		during: (generation: number): RefreshError | undefined => coolingDown(generation) ? failure!.error : undefined,
 		/** The failure of `generation`, cooldown or not. */
 		of: (generation: number): RefreshError | null => failure?.generation === generation ? failure.error : null,
 	};
