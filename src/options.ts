@@ -1,6 +1,7 @@
 import type {BroadcastMethod} from 'broadcast-channel';
 import {InvalidOptionsError, type OAuthErrorFields} from './errors.js';
 import type {ApiOptions} from './hooks.js';
+import {browserLifecycle, type LifecyclePort} from './lifecycle.js';
 import type {LockManagerLike} from './locks.js';
 import type {StorageOption} from './storage.js';
 import type {TokenInput} from './tokens.js';
@@ -125,6 +126,12 @@ export interface SessionOptions {
 	 * @example debug: console.debug
 	 */
 	debug?: DebugLogger | null | undefined;
+	/**
+	 * Where the session hears of the page's lifecycle (visibility, focus,
+	 * online, pageshow and pagehide, freeze and resume); `null` for none.
+	 * @default the browser's events
+	 */
+	lifecycle?: LifecyclePort | null | undefined;
 }
 
 export interface NormalizedOptions {
@@ -151,13 +158,14 @@ export interface NormalizedOptions {
 	locks: LockManagerLike | null;
 	broadcastMethod: BroadcastMethod | undefined;
 	debug: DebugLogger;
+	lifecycle: LifecyclePort | null;
 }
 
 const known = new Set<string>([
 	'refreshUrl', 'heartbeatUrl', 'heartbeatInterval', 'refreshLeeway', 'storage', 'namespace', 'pauseTimeout',
 	'authorizedOrigins', 'authStatuses', 'refreshRequest', 'parseRefreshResponse', 'parseRefreshError', 'refreshRejectStatuses',
 	'refreshTimeout', 'refreshRetries', 'refreshRetryDelay', 'leaderTimeout', 'joinTimeout', 'kyOptions', 'fetch',
-	'locks', 'broadcastMethod', 'baseUrl', 'debug',
+	'locks', 'broadcastMethod', 'baseUrl', 'debug', 'lifecycle',
 ]);
 
 const defaultRefreshRequest: NormalizedOptions['refreshRequest'] = ({refreshToken}) => ({
@@ -313,6 +321,10 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		throw new InvalidOptionsError('namespace', 'must be 1-100 characters of letters, digits, "_", "-", "." or ":"');
 	}
 
+	if (options.lifecycle !== undefined && options.lifecycle !== null && typeof options.lifecycle !== 'function') {
+		throw new InvalidOptionsError('lifecycle', 'must be a function (listener) => unsubscribe, or null');
+	}
+
 	for (const name of ['refreshRequest', 'parseRefreshResponse', 'parseRefreshError', 'fetch'] as const) {
 		if (options[name] !== undefined && typeof options[name] !== 'function') {
 			throw new InvalidOptionsError(name, 'must be a function');
@@ -376,5 +388,6 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		locks: isLockManager(locksOption) ? locksOption : null,
 		broadcastMethod: method,
 		debug: quietly(options.debug ?? undefined),
+		lifecycle: options.lifecycle === undefined ? browserLifecycle : options.lifecycle,
 	};
 }

@@ -166,21 +166,19 @@ export function initSession(input: SessionOptions): Session {
 		onWake();
 	};
 
-	const listen = (target: EventTarget | undefined, type: string, listener: () => void) => {
-		if (target && typeof target.addEventListener === 'function') {
-			target.addEventListener(type, listener);
-			cleanups.push(() => {
-				target.removeEventListener(type, listener);
-			});
+	const stopLifecycle = options.lifecycle?.(event => {
+		if (event.type === 'online') {
+			onOnline();
+		} else if (event.type === 'pagehide') {
+			coordinator.pageHidden();
+		} else if (event.type !== 'offline' && event.type !== 'freeze' && event.type !== 'resume') {
+			onWake();
 		}
-	};
+	});
+	if (stopLifecycle) {
+		cleanups.push(stopLifecycle);
+	}
 
-	const {document, window} = globalThis as {document?: Document; window?: Window};
-	listen(document, 'visibilitychange', onWake);
-	listen(window, 'online', onOnline);
-	listen(window, 'pageshow', onWake);
-	listen(window, 'focus', onWake);
-	listen(window, 'pagehide', coordinator.pageHidden);
 	post({kind: 'hello'});
 
 	const checkOpen = () => {
