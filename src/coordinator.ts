@@ -1,4 +1,5 @@
 import {LoggedOutError, OAuthError, RefreshFailedError, SessionClosedError, type EndReason, type RefreshError} from './errors.js';
+import type {Clock} from './clock.js';
 import type {NormalizedOptions} from './options.js';
 import {isNewer, type Message, type MessageBody, type SessionRecord} from './protocol.js';
 import {createRefreshRun} from './refresh-run.js';
@@ -13,7 +14,7 @@ import type {createWaiters} from './waiters.js';
 export interface CoordinatorDeps {
 	options: NormalizedOptions;
 	tabId: string;
-	now: () => number;
+	clock: Clock;
 	store: RecordStore;
 	waiters: ReturnType<typeof createWaiters>;
 	post(body: MessageBody): void;
@@ -29,9 +30,10 @@ export interface CoordinatorDeps {
  * it stays silent and Web Locks guard a follower's refresh.
  */
 export function createCoordinator(deps: CoordinatorDeps) {
-	const {options, tabId, now, store, waiters, post} = deps;
+	const {options, tabId, clock, store, waiters, post} = deps;
+	const now = () => clock.now();
 	const {debug} = options;
-	const stallAlarm = createAlarm(now);
+	const stallAlarm = createAlarm(clock);
 
 	let record: SessionRecord = store.read() ?? {generation: 0, writer: tabId, tokens: null, ended: null};
 	let role: TabRole = 'follower';
@@ -39,7 +41,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 	/** A refresh another tab announced and has not finished. */
 	let remote: {from: number; since: number} | undefined;
 	/** The refresh this follower asked the leader for, with the timer after which it refreshes itself. */
-	let asked: {from: number; timer: ReturnType<typeof setTimeout>} | undefined;
+	let asked: {from: number; timer: unknown} | undefined;
 	/** Highest generation any tab asked a refresh from; a new leader completes it. */
 	let wanted: number | undefined;
 	const failures = createFailureLog(now, options.refreshRetryDelay);
@@ -47,8 +49,8 @@ export function createCoordinator(deps: CoordinatorDeps) {
 	const runner = createRefreshRun({
 		options,
 		tabId,
-		now,
-		refresher: createRefresher(options, now),
+		clock,
+		refresher: createRefresher(options, clock),
 		waiters,
 		failures,
 		post,
@@ -71,7 +73,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 	/** Stops waiting for the leader to refresh from `upTo` or earlier (it did, or answered). */
 	const stopAsking = (upTo: number) => {
 		if (asked && asked.from <= upTo) {
-			clearTimeout(asked.timer);
+			clock.clearTimeout(asked.timer);
 			asked = undefined;
 		}
 	};
@@ -249,7 +251,7 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			stopAsking(from);
 			debug('asking the leader to refresh', {generation: from});
 			post({kind: 'refresh-request', generation: from});
-			asked = {from, timer: setTimeout(() => {
+			asked = {from, timer: clock.setTimeout(() => {
 				leaderSilent(from);
 			}, options.leaderTimeout)};
 		}

@@ -1,11 +1,12 @@
 import type {Coordinator} from './coordinator.js';
+import type {Clock} from './clock.js';
 import type {NormalizedOptions} from './options.js';
 import {createAlarm} from './schedule.js';
 
 export interface DutiesDeps {
 	coordinator: Coordinator;
 	options: Pick<NormalizedOptions, 'heartbeatUrl' | 'heartbeatInterval'>;
-	now: () => number;
+	clock: Clock;
 	heartbeat(): Promise<void>;
 }
 
@@ -16,9 +17,10 @@ export interface DutiesDeps {
  * Followers run none of them.
  */
 export function createLeaderDuties(deps: DutiesDeps) {
-	const {coordinator, options, now} = deps;
-	const refreshAlarm = createAlarm(now);
-	const heartbeatAlarm = createAlarm(now);
+	const {coordinator, options, clock} = deps;
+	const now = () => clock.now();
+	const refreshAlarm = createAlarm(clock);
+	const heartbeatAlarm = createAlarm(clock);
 	let nextHeartbeatAt = 0;
 
 	const stop = () => {

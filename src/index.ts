@@ -10,6 +10,7 @@ export type {TokenInput, TokenSet} from './tokens.js';
 export type {StorageAdapter, StorageOption} from './storage.js';
 export type {LockManagerLike} from './locks.js';
 export type {LifecycleEvent, LifecyclePort} from './lifecycle.js';
+export type {Clock} from './clock.js';
 export type {ApiOptions, KyInstance} from './hooks.js';
 export {
 	SessionError,

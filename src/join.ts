@@ -2,12 +2,14 @@
  * A new tab that has no tokens of its own (memory or session storage) gives
  * the open tabs `joinTimeout` to hand theirs over before its first request.
  */
-export function createJoin(joinedAlready: boolean, joinTimeout: number) {
+import type {Clock} from './clock.js';
+
+export function createJoin(clock: Clock, joinedAlready: boolean, joinTimeout: number) {
 	let joined = joinedAlready;
 	const waiting = new Set<() => void>();
 	const mark = () => {
 		joined = true;
-		clearTimeout(timer);
+		clock.clearTimeout(timer);
 		for (const resolve of waiting) {
 			resolve();
 		}
@@ -15,7 +17,7 @@ export function createJoin(joinedAlready: boolean, joinTimeout: number) {
 		waiting.clear();
 	};
 
-	const timer = joined ? undefined : setTimeout(mark, joinTimeout);
+	const timer = joined ? undefined : clock.setTimeout(mark, joinTimeout);
 
 	return {
 		/** The tab knows the session: from storage, another tab, or the timeout. */

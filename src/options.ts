@@ -1,6 +1,7 @@
 import type {BroadcastMethod} from 'broadcast-channel';
 import {InvalidOptionsError, type OAuthErrorFields} from './errors.js';
 import type {ApiOptions} from './hooks.js';
+import {systemClock, type Clock} from './clock.js';
 import {browserLifecycle, type LifecyclePort} from './lifecycle.js';
 import type {LockManagerLike} from './locks.js';
 import type {StorageOption} from './storage.js';
@@ -132,6 +133,11 @@ export interface SessionOptions {
 	 * @default the browser's events
 	 */
 	lifecycle?: LifecyclePort | null | undefined;
+	/**
+	 * The wall clock and timers the session schedules with.
+	 * @default Date.now and the global setTimeout, looked up at call time
+	 */
+	clock?: Clock | undefined;
 }
 
 export interface NormalizedOptions {
@@ -159,13 +165,14 @@ export interface NormalizedOptions {
 	broadcastMethod: BroadcastMethod | undefined;
 	debug: DebugLogger;
 	lifecycle: LifecyclePort | null;
+	clock: Clock;
 }
 
 const known = new Set<string>([
 	'refreshUrl', 'heartbeatUrl', 'heartbeatInterval', 'refreshLeeway', 'storage', 'namespace', 'pauseTimeout',
 	'authorizedOrigins', 'authStatuses', 'refreshRequest', 'parseRefreshResponse', 'parseRefreshError', 'refreshRejectStatuses',
 	'refreshTimeout', 'refreshRetries', 'refreshRetryDelay', 'leaderTimeout', 'joinTimeout', 'kyOptions', 'fetch',
-	'locks', 'broadcastMethod', 'baseUrl', 'debug', 'lifecycle',
+	'locks', 'broadcastMethod', 'baseUrl', 'debug', 'lifecycle', 'clock',
 ]);
 
 const defaultRefreshRequest: NormalizedOptions['refreshRequest'] = ({refreshToken}) => ({
@@ -325,6 +332,12 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		throw new InvalidOptionsError('lifecycle', 'must be a function (listener) => unsubscribe, or null');
 	}
 
+	const {clock} = options;
+	if (clock !== undefined && (typeof clock !== 'object' || clock === null
+		|| typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function')) {
+		throw new InvalidOptionsError('clock', 'must be an object with now(), setTimeout(callback, ms) and clearTimeout(handle)');
+	}
+
 	for (const name of ['refreshRequest', 'parseRefreshResponse', 'parseRefreshError', 'fetch'] as const) {
 		if (options[name] !== undefined && typeof options[name] !== 'function') {
 			throw new InvalidOptionsError(name, 'must be a function');
@@ -389,5 +402,6 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		broadcastMethod: method,
 		debug: quietly(options.debug ?? undefined),
 		lifecycle: options.lifecycle === undefined ? browserLifecycle : options.lifecycle,
+		clock: clock ?? systemClock,
 	};
 }

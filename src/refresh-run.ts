@@ -3,13 +3,14 @@ import type {createFailureLog} from './failures.js';
 import {withLock} from './locks.js';
 import type {NormalizedOptions} from './options.js';
 import type {MessageBody, SessionRecord} from './protocol.js';
-import {sleep, type createRefresher} from './refresher.js';
+import {sleep, type Clock} from './clock.js';
+import type {createRefresher} from './refresher.js';
 import type {createWaiters} from './waiters.js';
 
 export interface RefreshRunDeps {
 	options: Pick<NormalizedOptions, 'locks' | 'namespace' | 'debug'>;
 	tabId: string;
-	now: () => number;
+	clock: Clock;
 	refresher: ReturnType<typeof createRefresher>;
 	waiters: ReturnType<typeof createWaiters>;
 	failures: ReturnType<typeof createFailureLog>;
@@ -36,7 +37,8 @@ const settleTime = 100;
  * outcome stored and announced before the lock is released.
  */
 export function createRefreshRun(deps: RefreshRunDeps) {
-	const {options, tabId, now, refresher, waiters, failures, post} = deps;
+	const {options, tabId, clock, refresher, waiters, failures, post} = deps;
+	const now = () => clock.now();
 	const {debug} = options;
 	const lockName = `tab-session:${options.namespace}:refresh`;
 	let local: {from: number; controller: AbortController; promise: Promise<void>} | undefined;
@@ -80,7 +82,7 @@ export function createRefreshRun(deps: RefreshRunDeps) {
 			// Where tokens live per tab (memory, session) the next holder learns of them only from
 			// the channel: a tab whose own timer asks for the lock just after this one finished must
 			// still find it taken, and so wait for the tokens rather than present the spent token.
-			await sleep(settleTime, signal).catch(() => undefined);
+			await sleep(clock, settleTime, signal).catch(() => undefined);
 		} else if (outcome.type === 'rejected') {
 			debug('the refresh endpoint rejected the refresh token: signing every tab out', {status: outcome.status, error: outcome.cause?.error ?? null});
 			deps.end('refresh-rejected', outcome.cause);

@@ -1,3 +1,4 @@
+import {sleep, type Clock} from './clock.js';
 import {OAuthError, RefreshFailedError, type RefreshError} from './errors.js';
 import type {NormalizedOptions, RefreshErrorVerdict} from './options.js';
 import {toTokenSet, type TokenSet} from './tokens.js';
@@ -25,27 +26,11 @@ class AttemptError extends Error {
 	}
 }
 
-export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-	signal.throwIfAborted();
-	return new Promise((resolve, reject) => {
-		const onAbort = () => {
-			clearTimeout(timer);
-			reject(signal.reason);
-		};
-
-		const timer = setTimeout(() => {
-			signal.removeEventListener('abort', onAbort);
-			resolve();
-		}, ms);
-		signal.addEventListener('abort', onAbort, {once: true});
-	});
-}
-
 /**
  * Talks to the refresh endpoint with plain `fetch`: no bearer header, no app
  * hooks, so the refresh itself can never trigger a refresh.
  */
-export function createRefresher(options: RefresherOptions, now: () => number) {
+export function createRefresher(options: RefresherOptions, clock: Clock) {
 	/** Reads an error response's JSON, if any, and asks `parseRefreshError` what it means. */
 	async function classify(response: Response, signal: AbortSignal): Promise<RefreshErrorVerdict | undefined> {
 		let body: unknown;
@@ -66,7 +51,7 @@ export function createRefresher(options: RefresherOptions, now: () => number) {
 
 	async function attempt(tokens: TokenSet, signal: AbortSignal): Promise<RefreshOutcome> {
 		const timeout = new AbortController();
-		const timer = setTimeout(() => {
+		const timer = clock.setTimeout(() => {
 			timeout.abort(new AttemptError(`the refresh endpoint did not answer within ${options.refreshTimeout} ms`, null));
 		}, options.refreshTimeout);
 		try {
@@ -133,12 +118,12 @@ export function createRefresher(options: RefresherOptions, now: () => number) {
 			}
 
 			try {
-				return {type: 'ok', tokens: toTokenSet(options.parseRefreshResponse(body, response), now(), tokens.refreshToken)};
+				return {type: 'ok', tokens: toTokenSet(options.parseRefreshResponse(body, response), clock.now(), tokens.refreshToken)};
 			} catch (error) {
 				throw new AttemptError(`the refresh response is not usable: ${error instanceof Error ? error.message : 'parse failed'}`, response.status, {cause: error});
 			}
 		} finally {
-			clearTimeout(timer);
+			clock.clearTimeout(timer);
 		}
 	}
 
@@ -151,7 +136,7 @@ export function createRefresher(options: RefresherOptions, now: () => number) {
 				if (attemptIndex > 0) {
 					// Exponential backoff with jitter, so tabs of many users do not hit a recovering server in step.
 					const base = options.refreshRetryDelay * (2 ** (attemptIndex - 1));
-					await sleep(base * (0.75 + (Math.random() * 0.5)), signal);
+					await sleep(clock, base * (0.75 + (Math.random() * 0.5)), signal);
 				}
 
 				try {

@@ -1,3 +1,4 @@
+import type {Clock} from './clock.js';
 import type {TokenSet} from './tokens.js';
 
 // setTimeout wraps delays above 2^31-1 ms; longer waits are chained.
@@ -38,11 +39,11 @@ export function freshness(tokens: TokenSet, leeway: number, now: number): Freshn
 }
 
 /** A timer set for an absolute time, which tolerates throttled and late timers. */
-export function createAlarm(now: () => number) {
-	let timer: ReturnType<typeof setTimeout> | undefined;
+export function createAlarm(clock: Clock) {
+	let timer: unknown;
 	const clear = () => {
 		if (timer !== undefined) {
-			clearTimeout(timer);
+			clock.clearTimeout(timer);
 			timer = undefined;
 		}
 	};
@@ -51,9 +52,9 @@ export function createAlarm(now: () => number) {
 		set(at: number, callback: () => void) {
 			clear();
 			const tick = () => {
-				const rest = at - now();
+				const rest = at - clock.now();
 				if (rest > 0) {
-					timer = setTimeout(tick, Math.min(rest, maxTimerDelay));
+					timer = clock.setTimeout(tick, Math.min(rest, maxTimerDelay));
 					return;
 				}
 
@@ -61,7 +62,7 @@ export function createAlarm(now: () => number) {
 				callback();
 			};
 
-			timer = setTimeout(tick, Math.max(0, Math.min(at - now(), maxTimerDelay)));
+			timer = clock.setTimeout(tick, Math.max(0, Math.min(at - clock.now(), maxTimerDelay)));
 		},
 		clear,
 		get armed() {

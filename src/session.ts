@@ -47,10 +47,11 @@ const neverAborted = () => new AbortController().signal;
  */
 export function initSession(input: SessionOptions): Session {
 	const options = normalizeOptions(input);
-	const now = () => Date.now();
+	const {clock} = options;
+	const now = () => clock.now();
 	const tabId = randomId();
 	const store = createRecordStore(options.storage, `tab-session:${options.namespace}`);
-	const waiters = createWaiters(now);
+	const waiters = createWaiters(clock);
 	const cleanups: Array<() => void> = [];
 
 	// Late-bound: the channel can deliver only after initSession returns, and needs the coordinator.
@@ -60,7 +61,7 @@ export function initSession(input: SessionOptions): Session {
 	const coordinator = createCoordinator({
 		options,
 		tabId,
-		now,
+		clock,
 		store,
 		waiters,
 		post(body) {
@@ -73,7 +74,7 @@ export function initSession(input: SessionOptions): Session {
 			join?.mark();
 		},
 	});
-	join = createJoin(store.shared || coordinator.record.tokens !== null, options.joinTimeout);
+	join = createJoin(clock, store.shared || coordinator.record.tokens !== null, options.joinTimeout);
 
 	const snapshot = (): SessionState => {
 		const {record} = coordinator;
@@ -106,7 +107,7 @@ export function initSession(input: SessionOptions): Session {
 	const duties = createLeaderDuties({
 		coordinator,
 		options,
-		now,
+		clock,
 		async heartbeat() {
 			// One at a time: a heartbeat paused by a slow refresh must not pile up with the next.
 			if (heartbeatInFlight) {

@@ -1,3 +1,4 @@
+import type {Clock} from './clock.js';
 import {PauseTimeoutError, type SessionError} from './errors.js';
 
 interface Waiter {
@@ -21,14 +22,14 @@ export interface WaitOptions {
  * The pause gate: requests that wait for tokens newer than a generation.
  * Every wait ends: new tokens, an outcome, the deadline or the caller's abort.
  */
-export function createWaiters(now: () => number) {
+export function createWaiters(clock: Clock) {
 	const waiters = new Set<Waiter>();
 
 	return {
 		/** Resolves when tokens newer than `after` arrive. */
 		async wait(after: number, options: WaitOptions): Promise<void> {
 			options.signal.throwIfAborted();
-			const rest = options.deadline - now();
+			const rest = options.deadline - clock.now();
 			if (rest <= 0) {
 				throw new PauseTimeoutError(options.pauseTimeout);
 			}
@@ -36,7 +37,7 @@ export function createWaiters(now: () => number) {
 			return new Promise<void>((resolve, reject) => {
 				const finish = () => {
 					waiters.delete(waiter);
-					clearTimeout(timer);
+					clock.clearTimeout(timer);
 					options.signal.removeEventListener('abort', onAbort);
 				};
 
@@ -56,7 +57,7 @@ export function createWaiters(now: () => number) {
 					waiter.reject(options.signal.reason);
 				};
 
-				const timer = setTimeout(() => {
+				const timer = clock.setTimeout(() => {
 					waiter.reject(new PauseTimeoutError(options.pauseTimeout));
 				}, rest);
 				options.signal.addEventListener('abort', onAbort, {once: true});

@@ -1,7 +1,8 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {InvalidTokensError, OAuthError, RefreshFailedError} from '../../src/errors.js';
 import {normalizeOptions, type SessionOptions} from '../../src/options.js';
-import {createRefresher, sleep, type RefreshOutcome} from '../../src/refresher.js';
+import {sleep, systemClock} from '../../src/clock.js';
+import {createRefresher, type RefreshOutcome} from '../../src/refresher.js';
 import type {TokenSet} from '../../src/tokens.js';
 import {runUntilSettled} from '../support/time.js';
 
@@ -53,7 +54,7 @@ const json = (body: unknown, status = 200) => new Response(JSON.stringify(body),
 
 function refresher(fetchFunction: typeof fetch, extra: Partial<SessionOptions> = {}) {
 	const options = normalizeOptions({refreshUrl: '/auth/refresh', fetch: fetchFunction, refreshRetryDelay: 100, ...extra});
-	return createRefresher(options, () => Date.now());
+	return createRefresher(options, systemClock);
 }
 
 const settle = async <T>(promise: Promise<T>) => runUntilSettled(promise, 120_000, 50);
@@ -359,7 +360,7 @@ describe('createRefresher with parseRefreshError', () => {
 describe('sleep', () => {
 	it('resolves after the delay', async () => {
 		let done = false;
-		void sleep(1000, new AbortController().signal).then(() => {
+		void sleep(systemClock, 1000, new AbortController().signal).then(() => {
 			done = true;
 		});
 		await vi.advanceTimersByTimeAsync(999);
@@ -370,7 +371,7 @@ describe('sleep', () => {
 
 	it('rejects with the reason on abort and clears its timer', async () => {
 		const controller = new AbortController();
-		const promise = sleep(1000, controller.signal);
+		const promise = sleep(systemClock, 1000, controller.signal);
 		controller.abort('why');
 		await expect(promise).rejects.toBe('why');
 		expect(vi.getTimerCount()).toBe(0);

@@ -1,4 +1,5 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
+import {systemClock} from '../../src/clock.js';
 import {createAlarm, freshness, refreshLead} from '../../src/schedule.js';
 import type {TokenSet} from '../../src/tokens.js';
 
@@ -78,7 +79,7 @@ describe('freshness', () => {
 
 describe('createAlarm', () => {
 	it('fires at an absolute time, not before', async () => {
-		const alarm = createAlarm(() => Date.now());
+		const alarm = createAlarm(systemClock);
 		const callback = vi.fn();
 		alarm.set(t0 + 10_000, callback);
 		expect(alarm.armed).toBe(true);
@@ -92,7 +93,7 @@ describe('createAlarm', () => {
 	});
 
 	it('fires in pieces of time the same as at once', async () => {
-		const alarm = createAlarm(() => Date.now());
+		const alarm = createAlarm(systemClock);
 		const callback = vi.fn();
 		alarm.set(t0 + 1000, callback);
 		for (let step = 0; step < 9; step++) {
@@ -107,7 +108,7 @@ describe('createAlarm', () => {
 	it('does not fire early when its timer runs before the clock reaches the time', async () => {
 		// The clock the alarm reads lags behind timer time: the timer fires "early".
 		let clock = t0;
-		const alarm = createAlarm(() => clock);
+		const alarm = createAlarm({...systemClock, now: () => clock});
 		const callback = vi.fn();
 		alarm.set(t0 + 1000, callback);
 		clock = t0 + 400;
@@ -124,7 +125,7 @@ describe('createAlarm', () => {
 
 	it('fires as soon as its timer runs once the clock jumped past the time (a throttled tab)', async () => {
 		let clock = t0;
-		const alarm = createAlarm(() => clock);
+		const alarm = createAlarm({...systemClock, now: () => clock});
 		const callback = vi.fn();
 		alarm.set(t0 + 60_000, callback);
 		clock = t0 + 120_000;
@@ -133,7 +134,7 @@ describe('createAlarm', () => {
 	});
 
 	it('fires on the next turn for a time already past', async () => {
-		const alarm = createAlarm(() => Date.now());
+		const alarm = createAlarm(systemClock);
 		const callback = vi.fn();
 		alarm.set(t0 - 5000, callback);
 		expect(callback).not.toHaveBeenCalled();
@@ -143,7 +144,7 @@ describe('createAlarm', () => {
 	});
 
 	it('does not fire after clear, and can be set again', async () => {
-		const alarm = createAlarm(() => Date.now());
+		const alarm = createAlarm(systemClock);
 		const first = vi.fn();
 		alarm.set(t0 + 1000, first);
 		alarm.clear();
@@ -161,7 +162,7 @@ describe('createAlarm', () => {
 	});
 
 	it('replaces a pending time when set again', async () => {
-		const alarm = createAlarm(() => Date.now());
+		const alarm = createAlarm(systemClock);
 		const first = vi.fn();
 		const second = vi.fn();
 		alarm.set(t0 + 1000, first);
@@ -176,7 +177,7 @@ describe('createAlarm', () => {
 	});
 
 	it('chains timers for times beyond the setTimeout range', async () => {
-		const alarm = createAlarm(() => Date.now());
+		const alarm = createAlarm(systemClock);
 		const callback = vi.fn();
 		const far = 3_000_000_000;
 		alarm.set(t0 + far, callback);
@@ -191,7 +192,7 @@ describe('createAlarm', () => {
 
 	it('can be cleared while re-armed after an early timer', async () => {
 		let clock = t0;
-		const alarm = createAlarm(() => clock);
+		const alarm = createAlarm({...systemClock, now: () => clock});
 		const callback = vi.fn();
 		alarm.set(t0 + 1000, callback);
 		await vi.advanceTimersByTimeAsync(1000);

@@ -1,4 +1,5 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
+import {systemClock} from '../../src/clock.js';
 import {LoggedOutError, PauseTimeoutError, RefreshFailedError} from '../../src/errors.js';
 import {createWaiters, type WaitOptions} from '../../src/waiters.js';
 
@@ -29,7 +30,7 @@ function track(promise: Promise<void>) {
 }
 
 function setup() {
-	const waiters = createWaiters(() => Date.now());
+	const waiters = createWaiters(systemClock);
 	const controller = new AbortController();
 	const options = (extra: Partial<WaitOptions> = {}): WaitOptions => ({
 		signal: controller.signal,
