@@ -1,4 +1,5 @@
-import {BroadcastChannel, createLeaderElection, type BroadcastMethod, type LeaderElector} from 'broadcast-channel';
+import {BroadcastChannel, type BroadcastMethod} from 'broadcast-channel';
+import {UnsupportedError} from './errors.js';
 import {protocolVersion, type MessageBody} from './protocol.js';
 
 interface NativeState {
@@ -64,6 +65,8 @@ export const guardedNativeMethod: BroadcastMethod<NativeState> = {
 export interface TabChannel {
 	/** Sends to every other tab of the namespace; silently dropped once closed. */
 	post(body: MessageBody): void;
+	/** Where incoming data goes (parsing is the session's job); one listener. */
+	listen(listener: (data: unknown) => void): void;
 	close(): void;
 }
 
@@ -71,52 +74,31 @@ export interface TabChannelOptions {
 	name: string;
 	tabId: string;
 	method: BroadcastMethod | undefined;
-	onMessage(data: unknown): void;
-	onLeadership(isLeader: boolean): void;
 }
 
 /**
- * One broadcast-channel for the protocol and the leader election. Every tab
- * competes for leadership from the start; when the message-based elector
- * (browsers without Web Locks) finds two leaders, both step down and elect
- * again on a fresh channel, as broadcast-channel recommends.
+ * The namespace's broadcast-channel. Without an app-supplied method it needs
+ * the browser's BroadcastChannel; where that is missing (Safari before 15.4)
+ * tabs cannot coordinate, and an `UnsupportedError` says so rather than
+ * letting each tab refresh on its own.
  */
 export function createTabChannel(options: TabChannelOptions): TabChannel {
+	if (!options.method && !guardedNativeMethod.canBeUsed()) {
+		throw new UnsupportedError('BroadcastChannel', 'tabs cannot coordinate their refreshes without it; pass `broadcastMethod` to supply a transport');
+	}
+
 	let closed = false;
-	let channel: BroadcastChannel;
-	let elector: LeaderElector;
-
-	const open = () => {
-		const current = new BroadcastChannel(options.name, {
-			methods: options.method ?? guardedNativeMethod,
-			webWorkerSupport: false,
-		});
-		const currentElector = createLeaderElection(current);
-		channel = current;
-		elector = currentElector;
-		current.onmessage = data => {
-			options.onMessage(data);
-		};
-
-		currentElector.onduplicate = () => {
-			if (closed || elector !== currentElector) {
-				return;
-			}
-
-			options.onLeadership(false);
-			open();
-			void currentElector.die().catch(() => undefined);
-			void current.close().catch(() => undefined);
-		};
-
-		currentElector.awaitLeadership().then(() => {
-			if (!closed && elector === currentElector && currentElector.isLeader) {
-				options.onLeadership(true);
-			}
-		}, () => undefined);
+	let listener: ((data: unknown) => void) | undefined;
+	const channel = new BroadcastChannel(options.name, {
+		methods: options.method ?? guardedNativeMethod,
+		webWorkerSupport: false,
+	});
+	channel.onmessage = data => {
+		if (!closed) {
+			listener?.(data);
+		}
 	};
 
-	open();
 	return {
 		post(body) {
 			if (closed || channel.isClosed) {
@@ -125,14 +107,14 @@ export function createTabChannel(options: TabChannelOptions): TabChannel {
 
 			channel.postMessage({v: protocolVersion, from: options.tabId, ...body}).catch(() => undefined);
 		},
+		listen(next) {
+			listener = next;
+		},
 		close() {
-			if (closed) {
-				return;
+			if (!closed) {
+				closed = true;
+				void channel.close().catch(() => undefined);
 			}
-
-			closed = true;
-			void elector.die().catch(() => undefined);
-			void channel.close().catch(() => undefined);
 		},
 	};
 }

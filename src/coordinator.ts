@@ -1,149 +1,357 @@
-import {LoggedOutError, OAuthError, RefreshFailedError, SessionClosedError, type EndReason, type RefreshError} from './errors.js';
 import type {Clock} from './clock.js';
+import {LoggedOutError, OAuthError, RefreshFailedError, SessionClosedError, type RefreshError} from './errors.js';
+import type {Failure, FailureLog} from './failures.js';
+import type {RecordKeeper} from './keeper.js';
 import type {NormalizedOptions} from './options.js';
-import {isNewer, type Message, type MessageBody, type SessionRecord} from './protocol.js';
-import {createRefreshRun} from './refresh-run.js';
-import {createRefresher} from './refresher.js';
-import {createFailureLog} from './failures.js';
-import {createAlarm, freshness, refreshLead} from './schedule.js';
+import {createPeers} from './peers.js';
+import type {Message, MessageBody, RefreshFailedMessage} from './protocol.js';
+import {compareToRef, isRecordOf, loginRecord, logoutRecord, refOf, type RecordRef, type SessionRecord} from './record.js';
+import type {RefreshRun, RunOutcome} from './refresh-run.js';
+import type {Resync} from './resync.js';
 import type {RecordStore} from './storage.js';
+import {createAlarm, freshness, refreshLead} from './schedule.js';
 import type {TabRole} from './state.js';
 import type {TokenSet} from './tokens.js';
-import type {createWaiters} from './waiters.js';
+import type {Waiters} from './waiters.js';
 
 export interface CoordinatorDeps {
 	options: NormalizedOptions;
 	tabId: string;
 	clock: Clock;
-	store: RecordStore;
-	waiters: ReturnType<typeof createWaiters>;
+	keeper: RecordKeeper;
+	waiters: Waiters;
+	failures: FailureLog;
+	resync: Resync;
+	run: RefreshRun;
+	store: Pick<RecordStore, 'failed'>;
 	post(body: MessageBody): void;
-	/** Anything observable changed: state, role, a refresh starting or ending. */
-	onChange(): void;
-	/** Another tab answered this tab's hello, or tokens arrived. */
-	onJoined(): void;
+	/** A random id for a new session. */
+	newSessionId(): string;
 }
 
+const oauthFields = (error: RefreshError) =>
+	error instanceof OAuthError ? {error: error.error, errorDescription: error.errorDescription, errorUri: error.errorUri} : null;
+
+const failureOf = (message: RefreshFailedMessage): RefreshError =>
+	message.oauth && message.status !== null ? new OAuthError(message.oauth, message.status) : new RefreshFailedError(message.message, message.status);
+
 /**
- * The cross-tab state machine of one tab: which token set is current, who
- * refreshes, and what the other tabs said. Only the leader refreshes, unless
- * it stays silent and Web Locks guard a follower's refresh.
+ * One tab's part in the session: applies what other tabs say, what its own
+ * refreshes come to, and what the app does (login, logout), to the record
+ * the keeper holds and to the requests that wait. Only the leader refreshes,
+ * unless it stays silent and Web Locks guard a follower's refresh.
  */
 export function createCoordinator(deps: CoordinatorDeps) {
-	const {options, tabId, clock, store, waiters, post} = deps;
-	const now = () => clock.now();
+	const {options, tabId, clock, keeper, waiters, failures, resync, post} = deps;
 	const {debug} = options;
-	const stallAlarm = createAlarm(clock);
-
-	let record: SessionRecord = store.read() ?? {generation: 0, writer: tabId, tokens: null, ended: null};
+	const listeners = new Set<() => void>();
 	let role: TabRole = 'follower';
 	let closed = false;
-	/** A refresh another tab announced and has not finished. */
-	let remote: {from: number; since: number} | undefined;
-	/** The refresh this follower asked the leader for, with the timer after which it refreshes itself. */
-	let asked: {from: number; timer: unknown} | undefined;
-	/** Highest generation any tab asked a refresh from; a new leader completes it. */
-	let wanted: number | undefined;
-	const failures = createFailureLog(now, options.refreshRetryDelay);
 	/** The refresh this tab runs. */
-	const runner = createRefreshRun({
-		options,
-		tabId,
-		clock,
-		refresher: createRefresher(options, clock),
-		waiters,
-		failures,
-		post,
-		current: () => ({record, closed}),
-		adopt,
-		adoptStored: () => {
-			adoptStored();
-		},
-		end,
-		tokenUsable: () => tokenUsable(),
-		changed: () => {
-			changed();
-		},
-	});
+	let running: {record: SessionRecord; controller: AbortController} | undefined;
+	/** What to do with `record` once the other tabs answered the hello this tab sent about it. */
+	let afterResync: {record: SessionRecord; action: 'refresh' | 'give-up'} | undefined;
 
 	const changed = () => {
-		deps.onChange();
-	};
-
-	/** Stops waiting for the leader to refresh from `upTo` or earlier (it did, or answered). */
-	const stopAsking = (upTo: number) => {
-		if (asked && asked.from <= upTo) {
-			clock.clearTimeout(asked.timer);
-			asked = undefined;
+		for (const listener of listeners) {
+			listener();
 		}
 	};
 
-	const tokenUsable = () => record.tokens !== null && freshness(record.tokens, options.refreshLeeway, now()) !== 'expired';
-	const remoteActive = () => remote !== undefined && now() - remote.since < options.pauseTimeout;
-	/** A refresh from `generation` is running here or in another tab. */
-	const refreshUnderWay = (generation: number) =>
-		runner.from === generation || (remote?.from === generation && remoteActive());
+	const peers = createPeers({clock, options, post, onStall: changed, onSilent: leaderSilent});
+	/** When a failure's cooldown ends, requests still waiting get the next attempt. */
+	const retryAlarm = createAlarm(clock);
+	const retryWhenDue = (retryAt: number) => {
+		retryAlarm.set(retryAt, () => {
+			if (waiters.size > 0) {
+				ensureFresh();
+			}
+		});
+	};
 
-	/** `cause` explains an ending this tab produced (say, the server's `invalid_grant`). */
-	function adopt(candidate: SessionRecord, cause?: unknown): boolean {
-		if (!isNewer(candidate, record)) {
+	const tokenUsable = () => {
+		const {tokens} = keeper.record;
+		return tokens !== null && freshness(tokens, options.refreshLeeway, clock.now()) !== 'expired';
+	};
+
+	/** A refresh of the current record runs here or in another tab. */
+	const refreshUnderWay = () => running?.record === keeper.record || peers.refreshingOf(keeper.record);
+
+	/** Says the record this tab holds, to a tab that is behind it. */
+	const announce = () => {
+		const {record} = keeper;
+		post(record.tokens ? {kind: 'tokens', record} : {kind: 'logout', record});
+	};
+
+	/** Offers `candidate` to the keeper and applies what follows when it is adopted. `cause` explains an ending. */
+	function offer(candidate: SessionRecord, cause?: unknown): boolean {
+		const previous = keeper.offer(candidate);
+		if (!previous) {
 			return false;
 		}
 
-		record = candidate;
-		// Shared storage usually has it already (its writer stored it first); write() skips it then.
-		// It does not when a corrupt value was just cleared, and then this tab puts it back.
-		store.write(candidate);
+		const {record} = keeper;
+		peers.adopted(record);
+		// The refresh under way is of a record that is over: a logout, another user's login, or
+		// tokens another tab got first. Waiting for the lock, it never presents its refresh token.
+		running?.controller.abort(new LoggedOutError(record.ended));
 
-		if (remote && candidate.generation > remote.from) {
-			remote = undefined;
-			stallAlarm.clear();
-		}
+		if (record.tokens) {
+			if (record.session !== previous.session) {
+				failures.clear();
+			}
 
-		if (wanted !== undefined && candidate.generation > wanted) {
-			wanted = undefined;
-		}
-
-		stopAsking(candidate.generation - 1);
-
-		if (candidate.tokens) {
-			debug(candidate.writer === tabId ? 'new tokens' : 'new tokens from another tab', {generation: candidate.generation, expiresAt: candidate.tokens.expiresAt});
-			waiters.settle(candidate.generation);
+			debug(record.writer === tabId ? 'new tokens' : 'new tokens from another tab', {generation: record.generation, expiresAt: record.tokens.expiresAt});
+			waiters.settle(keeper.version);
 		} else {
-			debug('signed out', {generation: candidate.generation, reason: candidate.ended});
-			const error = () => new LoggedOutError(candidate.ended, cause === undefined ? undefined : {cause});
-			runner.abort(error());
-			remote = undefined;
-			wanted = undefined;
-			waiters.rejectAll(error());
+			debug('signed out', {generation: record.generation, reason: record.ended});
+			failures.clear();
+			peers.clear();
+			waiters.rejectAll(new LoggedOutError(record.ended, cause === undefined ? undefined : {cause}));
 		}
 
-		deps.onJoined();
+		// News is an answer: a tab that waited to hear from the others can act.
+		resync.mark();
 		changed();
+		// A tab that asked for a refresh of what this leader just learned gets it.
+		if (role === 'leader' && peers.wants(record)) {
+			ensureFresh();
+		}
+
 		return true;
 	}
 
-	const adoptStored = () => {
-		const stored = store.shared ? store.read() : undefined;
-		if (stored) {
-			adopt(stored);
+	/** Makes sure some tab refreshes the current record: this one if it leads, else the leader. */
+	function ensureFresh(): void {
+		const {record} = keeper;
+		if (closed || !record.tokens || running || !resync.joined || failures.during(record) || peers.refreshingOf(record)) {
+			return;
 		}
-	};
+
+		if (role === 'leader') {
+			start(record);
+		} else {
+			peers.ask(record);
+		}
+	}
+
+	function leaderSilent(of: RecordRef) {
+		const {record} = keeper;
+		if (closed || !isRecordOf(record, of) || refreshUnderWay()) {
+			return;
+		}
+
+		if (!options.locks) {
+			// Without Web Locks only a leader refreshes; keep asking while requests wait.
+			if (waiters.size > 0) {
+				ensureFresh();
+			}
+
+			return;
+		}
+
+		// The leader is gone or stuck; or this tab stopped hearing the others. Ask for the current
+		// record first, then refresh here, under the lock that keeps it to one tab.
+		debug('the leader did not refresh in time: refreshing here, under the lock', {generation: of.generation, leaderTimeout: options.leaderTimeout});
+		resyncThen(record, 'refresh');
+	}
+
+	/** Says hello and holds requests; `action` runs once the answers are in, if the record did not change. */
+	function resyncThen(record: SessionRecord, action: 'refresh' | 'give-up') {
+		afterResync = {record, action};
+		resync.ask(true);
+		if (resync.joined) {
+			reconsider();
+		}
+	}
+
+	function reconsider() {
+		if (closed) {
+			return;
+		}
+
+		changed();
+		const pending = afterResync;
+		afterResync = undefined;
+		const {record} = keeper;
+		if (pending?.record === record && pending.action === 'give-up') {
+			fail(record, new RefreshFailedError('Token refresh failed: another tab holds newer tokens and none of the open tabs answered with them', null), failures.next());
+		} else if (pending?.record === record && !refreshUnderWay() && !running && !failures.during(record)) {
+			start(record);
+		} else if (waiters.size > 0 || (role === 'leader' && peers.wants(record))) {
+			ensureFresh();
+		}
+	}
+
+	function start(record: SessionRecord) {
+		const controller = new AbortController();
+		running = {record, controller};
+		post({kind: 'refreshing', of: refOf(record)});
+		changed();
+		void deps.run(record, controller.signal).outcome.then(outcome => {
+			running = undefined;
+			settle(record, outcome);
+			changed();
+			// A run overtaken by newer tokens ends without an answer for whoever still waits.
+			if (keeper.record !== record && waiters.size > 0) {
+				ensureFresh();
+			}
+		});
+	}
+
+	function fail(record: SessionRecord, error: RefreshError, retryAt: number) {
+		// A failure of a record this tab no longer holds concerns nobody waiting here.
+		if (keeper.record !== record) {
+			return;
+		}
+
+		failures.record(record, error, retryAt);
+		retryWhenDue(retryAt);
+		post({kind: 'refresh-failed', of: refOf(record), status: error.status, message: error.message, oauth: oauthFields(error), retryAt});
+		waiters.fail(error, tokenUsable());
+	}
+
+	/** Another tab got tokens this one never received: they must come over the channel, never from a spent refresh token. */
+	function behind(from: SessionRecord) {
+		debug('another tab holds newer tokens than this one: asking for them', {generation: from.generation});
+		resyncThen(from, 'give-up');
+	}
+
+	function settle(from: SessionRecord, outcome: RunOutcome) {
+		switch (outcome.type) {
+			case 'ok': {
+				if (offer(outcome.record)) {
+					post({kind: 'tokens', record: outcome.record});
+				}
+
+				if (outcome.unusable) {
+					debug('refresh failed: unusable lifetime; the rotated refresh token is kept', {generation: outcome.record.generation, message: outcome.unusable.error.message});
+					fail(outcome.record, outcome.unusable.error, outcome.unusable.retryAt);
+				} else {
+					failures.clear();
+				}
+
+				break;
+			}
+
+			case 'rejected': {
+				debug('the refresh endpoint rejected the refresh token: signing every tab out', {error: outcome.cause?.error ?? null});
+				if (offer(outcome.record, outcome.cause)) {
+					post({kind: 'logout', record: outcome.record});
+				}
+
+				break;
+			}
+
+			case 'failed': {
+				const {error} = outcome;
+				debug('refresh failed; the session is kept', {generation: from.generation, code: error.code, status: error.status, message: error.message});
+				fail(from, error, outcome.retryAt);
+				break;
+			}
+
+			case 'found': {
+				offer(outcome.record);
+				break;
+			}
+
+			case 'behind': {
+				behind(from);
+				break;
+			}
+
+			case 'moot': {
+				break;
+			}
+		}
+	}
+
+	function onRefreshing(of: RecordRef) {
+		const {record} = keeper;
+		const order = compareToRef(record, of);
+		if (order === 0 && record.tokens) {
+			if (!running) {
+				peers.refreshing(of);
+				changed();
+			}
+		} else if (order > 0) {
+			// The refresher is behind this tab: it must learn what this tab holds.
+			if (role === 'leader') {
+				announce();
+			}
+		} else {
+			resync.ask(false);
+		}
+	}
+
+	function onFailed(message: RefreshFailedMessage) {
+		const error = failureOf(message);
+		debug('another tab\'s refresh failed', {generation: message.of.generation, code: error.code, message: error.message});
+		const {record} = keeper;
+		if (!isRecordOf(record, message.of)) {
+			return;
+		}
+
+		failures.record(record, error, message.retryAt);
+		retryWhenDue(message.retryAt);
+		peers.ended(message.of);
+		waiters.fail(error, tokenUsable());
+		changed();
+	}
+
+	function onAbandoned(of: RecordRef) {
+		if (peers.ended(of)) {
+			changed();
+		}
+
+		waiters.release();
+		// Someone still needs the refresh: the leader runs it; a follower with requests waiting asks
+		// again, since the tab that was asked is gone and the next leader may not have heard the request.
+		const {record} = keeper;
+		if (isRecordOf(record, of) && (waiters.size > 0 || (role === 'leader' && peers.wants(record)))) {
+			ensureFresh();
+		}
+	}
+
+	function onRequest(of: RecordRef) {
+		peers.want(of);
+		if (role !== 'leader') {
+			return;
+		}
+
+		const order = compareToRef(keeper.record, of);
+		if (order > 0) {
+			// The asker missed newer tokens, or the logout: it gets them instead of a refresh.
+			announce();
+		} else if (order < 0) {
+			// This tab missed tokens: it must not refresh with a spent refresh token.
+			wake(false);
+			resync.ask(false);
+		} else {
+			ensureFresh();
+		}
+	}
 
 	function receive(message: Message) {
 		switch (message.kind) {
 			case 'tokens':
 			case 'logout': {
-				adopt(message.record);
+				// A stale tab's refresh result of a session that is over: the leader tells it what is current.
+				if (!offer(message.record) && role === 'leader' && compareToRef(keeper.record, message.record) > 0) {
+					announce();
+				}
+
 				break;
 			}
 
 			case 'state': {
-				adopt(message.record);
+				offer(message.record);
 				if (message.to === tabId) {
-					deps.onJoined();
-					if (message.refreshing !== null && message.refreshing >= record.generation && !remote) {
-						markRemote(message.refreshing);
+					resync.mark();
+					const {refreshing} = message;
+					if (refreshing && !running && isRecordOf(keeper.record, refreshing)) {
+						peers.refreshing(refreshing);
+						changed();
 					}
 				}
 
@@ -151,139 +359,69 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			}
 
 			case 'hello': {
-				if (record.generation > 0) {
-					post({kind: 'state', to: message.from, record, refreshing: runner.from ?? remote?.from ?? null});
+				if (keeper.record.epoch > 0) {
+					const refreshing = running ? refOf(running.record) : peers.remote ?? null;
+					post({kind: 'state', to: message.from, record: keeper.record, refreshing});
 				}
 
 				break;
 			}
 
 			case 'refreshing': {
-				if (message.generation >= record.generation) {
-					markRemote(message.generation);
-				}
-
+				onRefreshing(message.of);
 				break;
 			}
 
 			case 'refresh-failed': {
-				const error = message.oauth && message.status !== null
-					? new OAuthError(message.oauth, message.status)
-					: new RefreshFailedError(message.message, message.status);
-				debug('another tab\'s refresh failed', {generation: message.generation, code: error.code, message: error.message});
-				if (record.tokens && message.generation === record.generation) {
-					failures.record(message.generation, error);
-				}
-
-				endRemote(message.generation);
-				waiters.fail(message.generation, error, tokenUsable());
+				onFailed(message);
 				break;
 			}
 
 			case 'refresh-abandoned': {
-				endRemote(message.generation);
-				waiters.release(message.generation);
-				// Someone still needs the refresh: the leader runs it; a follower with requests waiting asks
-				// again, since the tab that was asked is gone and the next leader may not have heard the request.
-				if (waiters.size > 0 || (role === 'leader' && wanted !== undefined)) {
-					ensureFresh(record.generation);
-				}
-
+				onAbandoned(message.of);
 				break;
 			}
 
 			case 'refresh-request': {
-				wanted = Math.max(wanted ?? 0, message.generation);
-				if (role !== 'leader') {
-					break;
-				}
+				onRequest(message.of);
+				break;
+			}
 
-				if (message.generation < record.generation && record.tokens) {
-					// The asker missed the newer tokens: say them again.
-					post({kind: 'tokens', record});
-				} else if (message.generation > record.generation) {
-					// This tab missed tokens: it must not refresh with a spent refresh token.
-					adoptStored();
-					post({kind: 'hello'});
-				} else {
-					ensureFresh(message.generation);
-				}
-
+			default: {
+				// Election messages go to the election.
 				break;
 			}
 		}
 	}
 
-	function markRemote(from: number) {
-		debug('another tab is refreshing: requests wait for it', {generation: from});
-		remote = {from, since: now()};
-		// The leader answered: no need to refresh in its place.
-		stopAsking(from);
+	/** The tab woke: storage may hold news; a visible tab notices an expiry a throttled leader has not acted on. */
+	function wake(visible: boolean) {
+		if (closed) {
+			return;
+		}
 
-		// Bounded: a refresher that dies silently must not leave tabs "refreshing" forever.
-		stallAlarm.set(now() + options.pauseTimeout, () => {
-			remote = undefined;
-			changed();
-		});
+		const news = keeper.stored();
+		if (news.record) {
+			offer(news.record);
+		}
+
+		if (news.behind) {
+			resync.ask(false);
+		}
+
 		changed();
-	}
-
-	function endRemote(from: number) {
-		if (remote && remote.from <= from) {
-			remote = undefined;
-			stallAlarm.clear();
-			changed();
-		}
-
-		stopAsking(from);
-	}
-
-	/** Makes sure some tab refreshes from `from`: this one if it leads, else the leader. */
-	function ensureFresh(from: number) {
-		if (closed || !record.tokens || record.generation > from || runner.from !== undefined || failures.coolingDown(from)
-			|| (remote && remote.from >= from && remoteActive())) {
-			return;
-		}
-
-		if (role === 'leader') {
-			void runner.run(from);
-		} else if (!asked || asked.from < from) {
-			stopAsking(from);
-			debug('asking the leader to refresh', {generation: from});
-			post({kind: 'refresh-request', generation: from});
-			asked = {from, timer: clock.setTimeout(() => {
-				leaderSilent(from);
-			}, options.leaderTimeout)};
+		const {tokens} = keeper.record;
+		if (visible && tokens && freshness(tokens, options.refreshLeeway, clock.now()) !== 'fresh') {
+			ensureFresh();
 		}
 	}
 
-	function leaderSilent(from: number) {
-		asked = undefined;
-		if (closed || !record.tokens || record.generation > from || runner.from !== undefined || refreshUnderWay(from)) {
-			return;
-		}
-
-		if (options.locks) {
-			// The leader is gone or stuck: refresh here, under the lock that keeps it to one tab.
-			debug('the leader did not refresh in time: refreshing here, under the lock', {generation: from, leaderTimeout: options.leaderTimeout});
-			void runner.run(from);
-		} else if (waiters.size > 0) {
-			// Without Web Locks only a leader refreshes; keep asking until the election settles.
-			ensureFresh(from);
-		}
-	}
-
-	function end(reason: EndReason, cause?: unknown) {
-		const next: SessionRecord = {generation: record.generation + 1, writer: tabId, tokens: null, ended: reason};
-		failures.clear();
-		adopt(next, cause);
-		post({kind: 'logout', record: next});
+	function end(record: SessionRecord) {
+		offer(record);
+		post({kind: 'logout', record});
 	}
 
 	return {
-		get record(): SessionRecord {
-			return record;
-		},
 		get role(): TabRole {
 			return role;
 		},
@@ -292,19 +430,21 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		},
 		refreshUnderWay,
 		tokenUsable,
-		/** The refresh failure to report for `generation` while its cooldown runs. */
-		failureFor: failures.during,
-		/** The last failure of the current generation, for the state snapshot. */
-		lastError: (): RefreshError | null => failures.of(record.generation),
-		/** When the leader should refresh ahead of expiry; null when there is nothing to schedule. */
+		ensureFresh,
+		wake,
+		/** The failure of the current record's last refresh, cooldown or not. */
+		failure: (): Failure | undefined => failures.of(keeper.record),
+		/** The last failure of the current record, for the state snapshot. */
+		lastError: (): RefreshError | null => failures.of(keeper.record)?.error ?? null,
+		/** When the leader should refresh; null when there is nothing to schedule. */
 		refreshDueAt(): number | null {
-			const tokens: TokenSet | null = record.tokens;
-			if (!tokens || tokens.expiresAt === null || runner.from !== undefined) {
+			const {tokens} = keeper.record;
+			if (!tokens || tokens.expiresAt === null || running) {
 				return null;
 			}
 
 			const at = tokens.expiresAt - refreshLead(tokens, options.refreshLeeway);
-			return Math.max(at, failures.retryAt(record.generation) ?? at);
+			return Math.max(at, failures.of(keeper.record)?.retryAt ?? at);
 		},
 		receive(message: Message) {
 			if (!closed) {
@@ -324,32 +464,44 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			role = next;
 			changed();
 			// A refresh the previous leader left unfinished, or one a tab asked for meanwhile, is ours now.
-			if (isLeader && record.tokens && (remote || (wanted !== undefined && wanted >= record.generation) || waiters.size > 0)) {
-				remote = undefined;
-				ensureFresh(record.generation);
+			const {record} = keeper;
+			if (isLeader && record.tokens && (peers.remote !== undefined || peers.wants(record) || waiters.size > 0)) {
+				peers.forgetRemote();
+				ensureFresh();
 			}
 		},
-		ensureFresh,
-		adoptStored,
+		/** A wait for the other tabs' answers ended: do what waited for it. */
+		reconsider,
 		/** The network is back: a refresh failure seen while offline says nothing about now. */
-		forgetFailure() {
+		online() {
 			if (failures.clear()) {
 				changed();
 			}
+
+			// Every tab hears `online`; none keeps to a cooldown the fence still reports.
+			if (keeper.record.tokens) {
+				deps.store.failed(refOf(keeper.record), null);
+			}
+
+			wake(true);
 		},
 		login(tokens: TokenSet) {
-			const next: SessionRecord = {generation: record.generation + 1, writer: tabId, tokens, ended: null};
-			runner.abort(new LoggedOutError('logout'));
 			failures.clear();
-			adopt(next);
-			post({kind: 'tokens', record: next});
+			const record = loginRecord(keeper.record, tabId, keeper.nextEpoch(), deps.newSessionId(), tokens);
+			offer(record);
+			post({kind: 'tokens', record});
 		},
-		end,
-		/** The page is going away (maybe into the back-forward cache): let another tab take the refresh over. */
+		logout() {
+			end(logoutRecord(keeper.record, tabId, keeper.nextEpoch()));
+		},
+		/** The page is going away (maybe into the back/forward cache): another tab may take the refresh over. */
 		pageHidden() {
-			if (runner.from !== undefined) {
-				post({kind: 'refresh-abandoned', generation: runner.from});
+			if (running) {
+				post({kind: 'refresh-abandoned', of: refOf(running.record)});
 			}
+		},
+		subscribe(listener: () => void) {
+			listeners.add(listener);
 		},
 		close() {
 			if (closed) {
@@ -357,14 +509,15 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			}
 
 			closed = true;
-			if (runner.from !== undefined) {
-				post({kind: 'refresh-abandoned', generation: runner.from});
-				runner.abort(new SessionClosedError());
+			if (running) {
+				post({kind: 'refresh-abandoned', of: refOf(running.record)});
+				running.controller.abort(new SessionClosedError());
 			}
 
-			stopAsking(Number.POSITIVE_INFINITY);
-			stallAlarm.clear();
+			peers.clear();
+			retryAlarm.clear();
 			waiters.rejectAll(new SessionClosedError());
+			listeners.clear();
 		},
 	};
 }

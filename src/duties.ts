@@ -1,10 +1,12 @@
-import type {Coordinator} from './coordinator.js';
 import type {Clock} from './clock.js';
+import type {Coordinator} from './coordinator.js';
+import type {RecordKeeper} from './keeper.js';
 import type {NormalizedOptions} from './options.js';
 import {createAlarm} from './schedule.js';
 
 export interface DutiesDeps {
 	coordinator: Coordinator;
+	keeper: RecordKeeper;
 	options: Pick<NormalizedOptions, 'heartbeatUrl' | 'heartbeatInterval'>;
 	clock: Clock;
 	heartbeat(): Promise<void>;
@@ -17,8 +19,7 @@ export interface DutiesDeps {
  * Followers run none of them.
  */
 export function createLeaderDuties(deps: DutiesDeps) {
-	const {coordinator, options, clock} = deps;
-	const now = () => clock.now();
+	const {coordinator, keeper, options, clock} = deps;
 	const refreshAlarm = createAlarm(clock);
 	const heartbeatAlarm = createAlarm(clock);
 	let nextHeartbeatAt = 0;
@@ -30,23 +31,25 @@ export function createLeaderDuties(deps: DutiesDeps) {
 
 	function reschedule() {
 		stop();
-		const {record} = coordinator;
+		const {record} = keeper;
 		if (coordinator.closed || coordinator.role !== 'leader' || !record.tokens) {
 			return;
 		}
 
 		const dueAt = coordinator.refreshDueAt();
 		if (dueAt !== null) {
-			const {generation} = record;
 			refreshAlarm.set(dueAt, () => {
-				coordinator.ensureFresh(generation);
+				// Re-armed on every change; the check keeps a late timer from refreshing newer tokens early.
+				if (keeper.record === record) {
+					coordinator.ensureFresh();
+				}
 			});
 		}
 
 		if (options.heartbeatUrl) {
-			nextHeartbeatAt ||= now() + options.heartbeatInterval;
+			nextHeartbeatAt ||= clock.now() + options.heartbeatInterval;
 			heartbeatAlarm.set(nextHeartbeatAt, () => {
-				nextHeartbeatAt = now() + options.heartbeatInterval;
+				nextHeartbeatAt = clock.now() + options.heartbeatInterval;
 				void deps.heartbeat();
 				reschedule();
 			});

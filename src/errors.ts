@@ -2,7 +2,7 @@
  * Every error tab-session produces is a `SessionError` with a stable `code`,
  * so an app can tell failures apart without `instanceof` across bundles.
  */
-const sessionErrorCodes = ['LOGGED_OUT', 'REFRESH_FAILED', 'OAUTH_ERROR', 'PAUSE_TIMEOUT', 'INVALID_OPTIONS', 'INVALID_TOKENS', 'SESSION_CLOSED'] as const;
+const sessionErrorCodes = ['LOGGED_OUT', 'REFRESH_FAILED', 'OAUTH_ERROR', 'PAUSE_TIMEOUT', 'INVALID_OPTIONS', 'INVALID_TOKENS', 'SESSION_CLOSED', 'UNSUPPORTED'] as const;
 export type SessionErrorCode = typeof sessionErrorCodes[number];
 
 export class SessionError extends Error {
@@ -130,6 +130,19 @@ export class SessionClosedError extends SessionError {
 	}
 }
 
+/** The browser lacks something the session cannot work without (thrown by `initSession`). */
+export class UnsupportedError extends SessionError {
+	declare readonly code: 'UNSUPPORTED';
+	/** What is missing, e.g. `BroadcastChannel`. */
+	readonly feature: string;
+
+	constructor(feature: string, problem: string) {
+		super('UNSUPPORTED', `tab-session: this browser has no ${feature}: ${problem}`);
+		this.name = 'UnsupportedError';
+		this.feature = feature;
+	}
+}
+
 /** Every error tab-session throws; `switch (error.code)` narrows it to one class. */
 export type TabSessionError =
 	| LoggedOutError
@@ -138,7 +151,8 @@ export type TabSessionError =
 	| PauseTimeoutError
 	| InvalidOptionsError
 	| InvalidTokensError
-	| SessionClosedError;
+	| SessionClosedError
+	| UnsupportedError;
 
 const codes = new Set<unknown>(sessionErrorCodes);
 

@@ -1,33 +1,38 @@
+import type {Clock} from './clock.js';
 import type {Coordinator} from './coordinator.js';
-import {LoggedOutError, SessionClosedError} from './errors.js';
-import type {AuthGate} from './hooks.js';
+import {LoggedOutError, OAuthError, PauseTimeoutError, RefreshFailedError, SessionClosedError} from './errors.js';
+import type {AuthGate, WaitBudget} from './hooks.js';
+import type {RecordKeeper} from './keeper.js';
 import type {NormalizedOptions} from './options.js';
+import type {Resync} from './resync.js';
 import {freshness} from './schedule.js';
 import type {TokenSet} from './tokens.js';
-import type {createWaiters} from './waiters.js';
+import type {Waiters} from './waiters.js';
 
 export interface GateDeps {
 	coordinator: Coordinator;
-	waiters: ReturnType<typeof createWaiters>;
+	keeper: RecordKeeper;
+	waiters: Waiters;
+	resync: Resync;
 	options: Pick<NormalizedOptions, 'pauseTimeout' | 'refreshLeeway' | 'isAuthorized' | 'debug'>;
-	now: () => number;
-	untilJoined(signal: AbortSignal): Promise<void>;
+	clock: Clock;
 }
 
 /**
  * The request side of the pause gate: what a request (or `getAccessToken`)
- * waits for before it goes out, and after a 401. All the waits of one request
- * together are bounded by `pauseTimeout` from the moment it first asked.
+ * waits for before it goes out, and after a 401. `pauseTimeout` bounds the
+ * time one request spends waiting, all its waits together, and nothing
+ * else: its own network time is the app's `timeout`'s business.
  */
-export function createGate(deps: GateDeps): AuthGate & {signedIn(): TokenSet} {
-	const {coordinator, waiters, options, now} = deps;
+export function createGate(deps: GateDeps): AuthGate {
+	const {coordinator, keeper, waiters, resync, options, clock} = deps;
 
 	const signedIn = (): TokenSet => {
 		if (coordinator.closed) {
 			throw new SessionClosedError();
 		}
 
-		const {tokens, ended} = coordinator.record;
+		const {tokens, ended} = keeper.record;
 		if (!tokens) {
 			throw new LoggedOutError(ended);
 		}
@@ -35,70 +40,104 @@ export function createGate(deps: GateDeps): AuthGate & {signedIn(): TokenSet} {
 		return tokens;
 	};
 
+	/**
+	 * After a failed refresh: whether this request waits for the next attempt
+	 * (it comes before `deadline`), or fails now with the failure's error.
+	 * Starts the refresh when no cooldown holds it back.
+	 */
+	const askForRefresh = (deadline: number) => {
+		const failure = coordinator.failure();
+		if (failure && failure.retryAt > clock.now()) {
+			// An OAuth error other than invalid_grant says retrying cannot help: no waiting for the next attempt.
+			if (failure.retryAt > deadline || failure.error instanceof OAuthError) {
+				throw failure.error;
+			}
+
+			// The leader tries again when the cooldown ends: wait for that attempt.
+			return;
+		}
+
+		coordinator.ensureFresh();
+	};
+
+	/**
+	 * A failed refresh ends the wait only when no further attempt comes in
+	 * time; a wait that runs out after failed attempts reports the failure,
+	 * which says more than the timeout.
+	 */
+	const waitForTokens = async (after: number, signal: AbortSignal, deadline: number, tolerant: boolean) => {
+		try {
+			await waiters.wait(after, {signal, deadline, pauseTimeout: options.pauseTimeout, tolerant});
+		} catch (error) {
+			const failure = coordinator.failure();
+			if (error instanceof PauseTimeoutError && failure) {
+				throw failure.error;
+			}
+
+			if (!(error instanceof RefreshFailedError) || failure === undefined || failure.retryAt > deadline) {
+				throw error;
+			}
+		}
+	};
+
+	/** Runs `wait`, counting the time it takes against the request's budget. */
+	const timed = async <T>(budget: WaitBudget, wait: (deadline: number) => Promise<T>): Promise<T> => {
+		const started = clock.now();
+		try {
+			return await wait(started + options.pauseTimeout - budget.waited);
+		} finally {
+			budget.waited += clock.now() - started;
+		}
+	};
+
 	return {
 		isAuthorized: options.isAuthorized,
-		signedIn,
-		async acquire(signal, since = now()) {
-			const deadline = since + options.pauseTimeout;
-			const wait = async (from: number, tolerant: boolean) =>
-				waiters.wait(from, {signal, deadline, pauseTimeout: options.pauseTimeout, tolerant});
-			await deps.untilJoined(signal);
-			for (;;) {
-				const tokens = signedIn();
-				const {generation} = coordinator.record;
-				const timing = freshness(tokens, options.refreshLeeway, now());
-				const failure = coordinator.failureFor(generation);
-				if (timing === 'expired' && failure) {
-					// The endpoint just failed: fail fast rather than hammer it; the leader retries after the cooldown.
-					throw failure;
-				}
+		async acquire(signal, budget = {waited: 0}) {
+			return timed(budget, async deadline => {
+				await resync.until(signal);
+				for (;;) {
+					const tokens = signedIn();
+					const {version} = keeper;
+					const timing = freshness(tokens, options.refreshLeeway, clock.now());
+					const underWay = coordinator.refreshUnderWay();
+					if (!underWay && timing !== 'expired') {
+						if (timing === 'due') {
+							// Refresh ahead, without making this request wait.
+							coordinator.ensureFresh();
+						}
 
-				if (coordinator.refreshUnderWay(generation) || timing === 'expired') {
-					if (timing !== 'fresh') {
-						coordinator.ensureFresh(generation);
+						return {accessToken: tokens.accessToken, version};
+					}
+
+					if (timing === 'expired') {
+						askForRefresh(deadline);
 					}
 
 					// A request with a still-valid token only waits out a refresh under way (tolerant).
-					const pausedAt = now();
-					options.debug('request paused', {generation, reason: timing === 'expired' ? 'token expired' : 'refresh under way'});
+					const pausedAt = clock.now();
+					options.debug('request paused', {generation: keeper.record.generation, reason: timing === 'expired' ? 'token expired' : 'refresh under way'});
 					// eslint-disable-next-line no-await-in-loop
-					await wait(generation, timing !== 'expired');
-					options.debug('request resumed', {generation: coordinator.record.generation, waited: now() - pausedAt});
-					const current = coordinator.record;
-					if (current.generation === generation && current.tokens
-						&& !coordinator.refreshUnderWay(generation) && coordinator.tokenUsable()) {
+					await waitForTokens(version, signal, deadline, timing !== 'expired');
+					options.debug('request resumed', {generation: keeper.record.generation, waited: clock.now() - pausedAt});
+					if (keeper.version === version && keeper.record.tokens && !coordinator.refreshUnderWay() && coordinator.tokenUsable()) {
 						// The refresh failed or was abandoned, and the token still works: send it.
-						return {accessToken: current.tokens.accessToken, generation};
+						return {accessToken: keeper.record.tokens.accessToken, version};
 					}
-
-					continue;
 				}
-
-				if (timing === 'due') {
-					// Refresh ahead, without making this request wait.
-					coordinator.ensureFresh(generation);
-				}
-
-				return {accessToken: tokens.accessToken, generation};
-			}
+			});
 		},
-		async renew(generation, signal, since = now()) {
-			const deadline = since + options.pauseTimeout;
-			if (coordinator.record.generation <= generation) {
-				options.debug('waiting for newer tokens', {generation});
+		async renew(version, signal, budget = {waited: 0}) {
+			if (keeper.version <= version) {
+				options.debug('waiting for newer tokens', {generation: keeper.record.generation});
 			}
 
-			while (signedIn() && coordinator.record.generation <= generation) {
-				const current = coordinator.record.generation;
-				const failure = coordinator.failureFor(current);
-				if (failure) {
-					throw failure;
+			await timed(budget, async deadline => {
+				while (signedIn() && keeper.version <= version) {
+					askForRefresh(deadline);
+					// eslint-disable-next-line no-await-in-loop
+					await waitForTokens(keeper.version, signal, deadline, false);
 				}
-
-				coordinator.ensureFresh(current);
-				// eslint-disable-next-line no-await-in-loop
-				await waiters.wait(current, {signal, deadline, pauseTimeout: options.pauseTimeout, tolerant: false});
-			}
+			});
 		},
 	};
 }

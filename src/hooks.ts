@@ -1,33 +1,37 @@
-import ky, {type KyInstance, type Options, type ShouldRetryState} from 'ky';
+import ky, {type Input, type KyInstance, type Options, type RetryOptions, type ShouldRetryState} from 'ky';
 import {SessionError} from './errors.js';
 
 /** ky options accepted for `session.api`. */
 export type ApiOptions = Options;
 export type {KyInstance};
 
+/** Time a request has spent waiting for tokens so far; its waits together stay within `pauseTimeout`. */
+export interface WaitBudget {
+	waited: number;
+}
+
 /** What the hooks need from the session. */
 export interface AuthGate {
 	/** True when `url` may receive the bearer token. */
 	isAuthorized(url: URL): boolean;
-	/**
-	 * The token to send now; waits while a refresh is under way or the token has expired.
-	 * `since` is when the request first waited: all its waits share one `pauseTimeout`.
-	 */
-	acquire(signal: AbortSignal, since?: number): Promise<{accessToken: string; generation: number}>;
-	/** Resolves once the session holds tokens newer than `generation`, refreshing when needed. */
-	renew(generation: number, signal: AbortSignal, since?: number): Promise<void>;
+	/** The token to send now; waits while a refresh is under way or the token has expired. */
+	acquire(signal: AbortSignal, budget?: WaitBudget): Promise<{accessToken: string; version: number}>;
+	/** Resolves once the session holds tokens newer than `version`, refreshing when needed. */
+	renew(version: number, signal: AbortSignal, budget?: WaitBudget): Promise<void>;
 }
 
-interface AuthAttempt {
-	generation: number;
+interface AuthAttempt extends WaitBudget {
+	/** The keeper's version of the token sent. */
+	version: number;
+	/** Retried once after a refusal already. */
 	retried: boolean;
-	/** When the request first waited, epoch ms. */
-	since: number;
 }
 
 // Per-request state lives in ky's `context`: ky clones the Request before each
 // attempt, so state keyed by the Request object would be lost on retry.
 const attemptKey = Symbol('tab-session');
+/** In a request's context: the app removed the afterResponse hooks, the session's among them. */
+const noSessionHook = Symbol('tab-session:no-after-response');
 type Context = Record<PropertyKey, unknown>;
 
 const isAbortError = (error: unknown): boolean =>
@@ -38,9 +42,9 @@ const isAbortError = (error: unknown): boolean =>
  * about 0.8 ms of main-thread time per response in Chromium. The session's hook
  * comes first and reads only the status, so the first clone of a response is a
  * copy without a body; every later clone (the app's hooks, app code) is real.
- * The session's hook always takes that first clone, except where an app
- * removes the session's hooks with `hooks: {afterResponse: undefined}`, which
- * also gives up the 401 retry.
+ * Only responses to requests the session's hook will see get it: an app that
+ * removes the afterResponse hooks (`hooks: {afterResponse: undefined}`) gets
+ * real clones, and gives up the 401 retry.
  */
 function withLightFirstClone(response: Response): Response {
 	// The Response constructor takes statuses 200-599 only (not an opaque response's 0).
@@ -60,11 +64,25 @@ function withLightFirstClone(response: Response): Response {
 	return response;
 }
 
-/** Undoes `withLightFirstClone` for a response the session's hook will not see. */
-const realClone = (response: Response): Response => {
-	Reflect.deleteProperty(response, 'clone');
-	return response;
-};
+type RetryOption = Options['retry'];
+
+/**
+ * ky's way of merging a `retry` option over the instance's: a number
+ * replaces, an object merges into an object (lists concatenated).
+ */
+function mergeRetry(base: RetryOption, next: RetryOption): RetryOption {
+	if (next === undefined || typeof next === 'number' || typeof base !== 'object') {
+		return next ?? base;
+	}
+
+	const merged: Record<string, unknown> = {...base};
+	for (const [key, value] of Object.entries(next)) {
+		const previous = merged[key];
+		merged[key] = Array.isArray(previous) && Array.isArray(value) ? [...previous as unknown[], ...value as unknown[]] : value;
+	}
+
+	return merged as RetryOptions;
+}
 
 export interface ApiConfig {
 	gate: AuthGate;
@@ -78,14 +96,19 @@ export interface ApiConfig {
  * The ky instance behind `session.api`. The session's hooks run before the
  * app's: the bearer is in place when app hooks see the request, and a 401
  * that the session recovers from never reaches app hooks or app code.
+ * Every call, and every instance made with `extend` or `create`, gets the
+ * session's retry guard merged over the app's retry option: the session's own
+ * errors are never retried, the forced retry after a 401 has a slot of its
+ * own, and the app's limit holds for everything else.
  */
 export function createApi(config: ApiConfig): KyInstance {
-	const {gate, kyOptions, authStatuses, refreshUrl} = config;
-	const appFetch = kyOptions.fetch ?? config.fetch;
-	const fetchFunction: typeof fetch = async (input, init) => withLightFirstClone(await appFetch(input, init));
-	const appRetry = kyOptions.retry;
-	const appLimit = typeof appRetry === 'number' ? appRetry : appRetry?.limit ?? 2;
-	const appShouldRetry = typeof appRetry === 'object' ? appRetry.shouldRetry : undefined;
+	const {gate, authStatuses, refreshUrl} = config;
+	/** Requests as the session's hook saw them, and errors thrown by fetch, back to their attempt. */
+	const attempts = new WeakMap<object, AuthAttempt>();
+	/** Bearer values this tab attached lately: only those are removed from a request an app hook sent elsewhere. */
+	const issued = new Set<string>();
+	/** Requests whose responses the session's afterResponse hook sees first. */
+	const light = new WeakSet<Request>();
 
 	const targets = (request: Request): boolean => {
 		let url: URL;
@@ -100,75 +123,161 @@ export function createApi(config: ApiConfig): KyInstance {
 		return !isRefresh && gate.isAuthorized(url);
 	};
 
-	const authorize = async (request: Request, context: Context): Promise<void> => {
-		const attempt = (context[attemptKey] as AuthAttempt | undefined)
-			?? {generation: -1, retried: false, since: Date.now()} satisfies AuthAttempt;
-		const lease = await gate.acquire(request.signal, attempt.since);
-		request.headers.set('authorization', `Bearer ${lease.accessToken}`);
-		attempt.generation = lease.generation;
-		context[attemptKey] = attempt;
+	const remember = (bearer: string) => {
+		issued.delete(bearer);
+		issued.add(bearer);
+		if (issued.size > 16) {
+			issued.delete(issued.values().next().value!);
+		}
 	};
 
-	const api: KyInstance = ky.create({
-		...kyOptions,
-		fetch: fetchFunction,
-		retry: {
-			...(typeof appRetry === 'object' ? appRetry : {}),
-			// A forced retry after a 401 counts against ky's limit: keep one slot
-			// for it whatever the app asked, and give the app's own retries no more than it asked.
+	/** The final check, on the request that goes out: an app hook may have sent it to another URL. */
+	const withoutStrayBearer = (request: Request): Request => {
+		const bearer = request.headers.get('authorization');
+		if (bearer === null || !issued.has(bearer) || targets(request)) {
+			return request;
+		}
+
+		const headers = new Headers(request.headers);
+		headers.delete('authorization');
+		return new Request(request, {headers});
+	};
+
+	const wrapFetch = (appFetch: typeof fetch): typeof fetch => async (input, init) => {
+		const request = input instanceof Request ? withoutStrayBearer(input) : input;
+		try {
+			const response = await appFetch(request, init);
+			return input instanceof Request && light.has(input) ? withLightFirstClone(response) : response;
+		} catch (error) {
+			const attempt = input instanceof Request ? attempts.get(input) : undefined;
+			if (attempt && typeof error === 'object' && error !== null) {
+				attempts.set(error, attempt);
+			}
+
+			throw error;
+		}
+	};
+
+	/** The attempt behind a failure ky considers retrying: an HTTP error's context, a timeout's request, a fetch error. */
+	const attemptOf = (error: unknown): AuthAttempt | undefined => {
+		const {options, request} = error as {options?: {context?: Context}; request?: unknown};
+		const fromContext = options?.context?.[attemptKey] as AuthAttempt | undefined;
+		return fromContext ?? (typeof request === 'object' && request !== null ? attempts.get(request) : undefined)
+			?? (typeof error === 'object' && error !== null ? attempts.get(error) : undefined);
+	};
+
+	const guard = (appRetry: RetryOption): RetryOptions => {
+		const appLimit = typeof appRetry === 'number' ? appRetry : appRetry?.limit ?? 2;
+		const appOptions = typeof appRetry === 'object' ? appRetry : {};
+		return {
+			...appOptions,
+			// A forced retry after a 401 counts against ky's limit: one slot more for it.
 			limit: appLimit + 1,
 			async shouldRetry(state: ShouldRetryState) {
-				// The forced retry after a 401 does not use up the app's own retries.
-				const context = (state.error as {options?: {context?: Context}}).options?.context;
-				const authRetries = (context?.[attemptKey] as AuthAttempt | undefined)?.retried ? 1 : 0;
 				// The session's own errors (logged out, timed out waiting) already took their time: no backoff on top.
-				if (state.error instanceof SessionError || isAbortError(state.error) || state.retryCount - authRetries > appLimit) {
+				if (state.error instanceof SessionError || isAbortError(state.error)) {
 					return false;
 				}
 
-				return appShouldRetry?.(state);
+				const authRetries = attemptOf(state.error)?.retried ? 1 : 0;
+				if (state.retryCount - authRetries > appLimit) {
+					return false;
+				}
+
+				return appOptions.shouldRetry?.(state);
 			},
-		},
-		hooks: {
-			...kyOptions.hooks,
-			beforeRequest: [
-				async (request, options) => {
-					if (targets(request)) {
-						await authorize(request, options.context as Context);
-					}
-				},
-				...(kyOptions.hooks?.beforeRequest ?? []),
-			],
-			afterResponse: [
-				async (request, options, response, state) => {
-					const context = options.context as Context;
-					const attempt = context[attemptKey] as AuthAttempt | undefined;
-					// Retried once at most: a second refusal with a newer token is the app's to see.
-					if (!attempt || attempt.retried || !authStatuses.includes(response.status)) {
-						return;
-					}
+		};
+	};
 
-					attempt.retried = true;
-					await gate.renew(attempt.generation, request.signal, attempt.since);
-					if (state.retryCount < (options.retry.limit ?? 0)) {
-						// beforeRequest runs again on the retry and sets the newer token.
-						return ky.retry({delay: 0, code: 'TOKEN_REFRESHED'});
-					}
+	const authorize = async (request: Request, context: Context): Promise<void> => {
+		const attempt = (context[attemptKey] as AuthAttempt | undefined) ?? {version: -1, retried: false, waited: 0};
+		const lease = await gate.acquire(request.signal, attempt);
+		const bearer = `Bearer ${lease.accessToken}`;
+		request.headers.set('authorization', bearer);
+		remember(bearer);
+		attempt.version = lease.version;
+		context[attemptKey] = attempt;
+		attempts.set(request, attempt);
+	};
 
-					// An instance extended with a smaller `retry` has no slot left: send it once more
-					// through the instance itself, so the app's beforeRequest hooks and timeout apply.
-					// `attempt.retried` travels in the context, so this cannot loop.
-					return realClone(await api(new Request(request), {
-						context,
-						retry: 0,
-						throwHttpErrors: false,
-						// ky clears a hook list given as undefined; the outer call runs the app's afterResponse hooks.
-						hooks: {afterResponse: undefined} as unknown as NonNullable<Options['hooks']>,
-					}));
-				},
-				...(kyOptions.hooks?.afterResponse ?? []),
-			],
-		},
-	});
-	return api;
+	const sessionHooks = {
+		beforeRequest: [
+			async (request: Request, options: {context: unknown}) => {
+				const context = options.context as Context;
+				if (!context[noSessionHook]) {
+					light.add(request);
+				}
+
+				if (targets(request)) {
+					await authorize(request, context);
+				}
+			},
+		],
+		afterResponse: [
+			async (request: Request, options: {context: unknown}, response: Response) => {
+				const attempt = (options.context as Context)[attemptKey] as AuthAttempt | undefined;
+				// Retried once at most: a second refusal with a newer token is the app's to see.
+				if (!attempt || attempt.retried || !authStatuses.includes(response.status)) {
+					return;
+				}
+
+				attempt.retried = true;
+				await gate.renew(attempt.version, request.signal, attempt);
+				// beforeRequest runs again on the retry and sets the newer token.
+				return ky.retry({delay: 0, code: 'TOKEN_REFRESHED'});
+			},
+		],
+	};
+
+	/** A ky instance with the session's hooks first, then `options`; `retry` stays outside ky's defaults, in `appRetry`. */
+	const build = (options: Options): KyInstance => {
+		const {retry, ...rest} = options;
+		return wrap(ky.create({
+			...rest,
+			fetch: wrapFetch(options.fetch ?? config.fetch),
+			hooks: {
+				...rest.hooks,
+				beforeRequest: [...sessionHooks.beforeRequest, ...rest.hooks?.beforeRequest ?? []],
+				afterResponse: [...sessionHooks.afterResponse, ...rest.hooks?.afterResponse ?? []],
+			},
+		}), retry);
+	};
+
+	/** Whether `options` remove the afterResponse hooks, as ky does for a list given as undefined. */
+	const clearsAfterResponse = (options: Options | undefined) =>
+		options?.hooks !== undefined && Object.hasOwn(options.hooks, 'afterResponse') && options.hooks.afterResponse === undefined;
+
+	function wrap(base: KyInstance, appRetry: RetryOption, hooked = true): KyInstance {
+		const withGuard = (options?: Options): Options => ({
+			...options,
+			retry: guard(mergeRetry(appRetry, options?.retry)),
+			...(hooked && !clearsAfterResponse(options) ? {} : {context: {...options?.context, [noSessionHook]: true}}),
+		});
+		const instance = ((input: Input, options?: Options) => base(input, withGuard(options))) as KyInstance;
+		for (const method of ['get', 'post', 'put', 'patch', 'head', 'delete'] as const) {
+			instance[method] = (input: Input, options?: Options) => base[method](input, withGuard(options));
+		}
+
+		Object.assign(instance, {
+			extend(next: Options | ((parent: Options) => Options)) {
+				let nextRetry: RetryOption;
+				let clears = false;
+				const extended = base.extend(parent => {
+					const options = typeof next === 'function' ? next(appRetry === undefined ? parent : {...parent, retry: appRetry}) : next;
+					const {retry, fetch: nextFetch, ...rest} = options;
+					nextRetry = retry;
+					clears = clearsAfterResponse(options);
+					return nextFetch ? {...rest, fetch: wrapFetch(nextFetch)} : rest;
+				});
+				return wrap(extended, mergeRetry(appRetry, nextRetry), hooked && !clears);
+			},
+			// Unlike ky's own create, the new instance keeps the session's hooks: it is still `session.api`.
+			create: (next?: Options) => build(next ?? {}),
+			stop: ky.stop,
+			retry: ky.retry,
+		});
+		return instance;
+	}
+
+	return build(config.kyOptions);
 }

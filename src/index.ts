@@ -21,6 +21,7 @@ export {
 	InvalidOptionsError,
 	InvalidTokensError,
 	SessionClosedError,
+	UnsupportedError,
 	isSessionError,
 } from './errors.js';
 export type {SessionErrorCode, EndReason, OAuthErrorFields, RefreshError, TabSessionError} from './errors.js';

@@ -377,15 +377,21 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		throw new InvalidOptionsError('refreshRetries', 'must be an integer from 0 to 10');
 	}
 
+	const isAuthorized = originsPredicate(options.authorizedOrigins, base);
+	const heartbeatUrl = options.heartbeatUrl === undefined || options.heartbeatUrl === null ? null : url('heartbeatUrl', options.heartbeatUrl, base);
+	if (heartbeatUrl && !isAuthorized(heartbeatUrl)) {
+		throw new InvalidOptionsError('heartbeatUrl', `is on ${heartbeatUrl.origin}, which \`authorizedOrigins\` does not include: the heartbeat checks the bearer, and the bearer goes only to authorized origins`);
+	}
+
 	return {
 		refreshUrl: url('refreshUrl', options.refreshUrl, base),
-		heartbeatUrl: options.heartbeatUrl === undefined || options.heartbeatUrl === null ? null : url('heartbeatUrl', options.heartbeatUrl, base),
+		heartbeatUrl,
 		heartbeatInterval: duration(options, 'heartbeatInterval', 300_000, 1000),
 		refreshLeeway: duration(options, 'refreshLeeway', 120_000),
 		storage,
 		namespace,
 		pauseTimeout: duration(options, 'pauseTimeout', 10_000, 1),
-		isAuthorized: originsPredicate(options.authorizedOrigins, base),
+		isAuthorized,
 		authStatuses: statuses(options, 'authStatuses', [401]),
 		refreshRequest: options.refreshRequest ?? defaultRefreshRequest,
 		parseRefreshResponse: options.parseRefreshResponse ?? defaultParseRefreshResponse,

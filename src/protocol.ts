@@ -1,19 +1,12 @@
-import type {EndReason, OAuthErrorFields} from './errors.js';
-import {parseTokenSet, type TokenSet} from './tokens.js';
+import type {OAuthErrorFields} from './errors.js';
+import {isTabId, parseRecord, parseRef, type RecordRef, type SessionRecord} from './record.js';
 
 /**
- * What every tab agrees on: the token set (or none) and the generation that
- * produced it. Generations only grow: login, each refresh and logout add one.
+ * Version 2 orders records by session and epoch (see record.ts); a tab
+ * ignores every frame of another version, so tabs of an older deploy and
+ * of this one never mix their records.
  */
-export interface SessionRecord {
-	generation: number;
-	/** Id of the tab that wrote this record; breaks ties between equal generations. */
-	writer: string;
-	tokens: TokenSet | null;
-	ended: EndReason | null;
-}
-
-export const protocolVersion = 1;
+export const protocolVersion = 2;
 
 interface Envelope {
 	v: typeof protocolVersion;
@@ -25,25 +18,29 @@ interface Envelope {
 export interface TokensMessage extends Envelope {kind: 'tokens'; record: SessionRecord}
 /** The session ended in the sender's tab. */
 export interface LogoutMessage extends Envelope {kind: 'logout'; record: SessionRecord}
-/** A refresh from `generation` started; tabs hold requests until its outcome. */
-export interface RefreshingMessage extends Envelope {kind: 'refreshing'; generation: number}
-/** The refresh from `generation` failed without ending the session. */
+/** A refresh of the record `of` started; tabs hold requests until its outcome. */
+export interface RefreshingMessage extends Envelope {kind: 'refreshing'; of: RecordRef}
+/** The refresh of `of` failed without ending the session; no tab tries again before `retryAt`. */
 export interface RefreshFailedMessage extends Envelope {
 	kind: 'refresh-failed';
-	generation: number;
+	of: RecordRef;
 	status: number | null;
 	message: string;
-	/** The token endpoint's OAuth error, when it sent one; optional so older tabs' messages still parse. */
-	oauth?: OAuthErrorFields | null;
+	/** The token endpoint's OAuth error, when it sent one. */
+	oauth: OAuthErrorFields | null;
+	/** Epoch ms before which no tab refreshes `of` again. */
+	retryAt: number;
 }
-/** The refresher closed before finishing; another tab may take the refresh over. */
-export interface RefreshAbandonedMessage extends Envelope {kind: 'refresh-abandoned'; generation: number}
-/** A tab needs tokens newer than `generation`. */
-export interface RefreshRequestMessage extends Envelope {kind: 'refresh-request'; generation: number}
-/** A tab just opened and asks for the current state. */
+/** The refresher went away before finishing; another tab may take the refresh over. */
+export interface RefreshAbandonedMessage extends Envelope {kind: 'refresh-abandoned'; of: RecordRef}
+/** A tab holding `of` needs newer tokens. */
+export interface RefreshRequestMessage extends Envelope {kind: 'refresh-request'; of: RecordRef}
+/** A tab that just opened, or may have missed messages, asks for the current record. */
 export interface HelloMessage extends Envelope {kind: 'hello'}
-/** Answer to `hello`. `refreshing` is the generation being refreshed from, if any. */
-export interface StateMessage extends Envelope {kind: 'state'; to: string; record: SessionRecord; refreshing: number | null}
+/** Answer to `hello`. `refreshing` names the record being refreshed, if any. */
+export interface StateMessage extends Envelope {kind: 'state'; to: string; record: SessionRecord; refreshing: RecordRef | null}
+/** Leader election where there are no Web Locks (election.ts). `since`: when the sender became leader. */
+export type ElectionMessage = Envelope & ({kind: 'leader'; since: number} | {kind: 'claim' | 'resign'});
 
 export type Message =
 	| TokensMessage
@@ -53,72 +50,88 @@ export type Message =
 	| RefreshAbandonedMessage
 	| RefreshRequestMessage
 	| HelloMessage
-	| StateMessage;
+	| StateMessage
+	| ElectionMessage;
 
 /** Distributes `Omit` over the union, so each kind keeps its own fields. */
 export type MessageBody = Message extends infer M ? M extends Message ? Omit<M, 'v' | 'from'> : never : never;
 
-const isGeneration = (value: unknown): value is number =>
-	typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-
-const isTabId = (value: unknown): value is string =>
-	typeof value === 'string' && value.length > 0 && value.length <= 64;
-
-const isEndReason = (value: unknown): value is EndReason =>
-	value === 'logout' || value === 'refresh-rejected';
-
 const shortText = (value: unknown): value is string => typeof value === 'string' && value.length <= 500;
 
-function parseOAuthFields(value: unknown): OAuthErrorFields | undefined {
+function parseOAuthFields(value: unknown): OAuthErrorFields | null {
 	if (typeof value !== 'object' || value === null) {
-		return undefined;
+		return null;
 	}
 
 	const {error, errorDescription, errorUri} = value as Record<string, unknown>;
 	const description = errorDescription ?? null;
 	const uri = errorUri ?? null;
 	if (!shortText(error) || error === '' || !(description === null || shortText(description)) || !(uri === null || shortText(uri))) {
-		return undefined;
+		return null;
 	}
 
 	return {error, errorDescription: description, errorUri: uri};
 }
 
-export function parseRecord(value: unknown): SessionRecord | undefined {
-	if (typeof value !== 'object' || value === null) {
-		return undefined;
-	}
-
-	const {generation, writer, tokens, ended} = value as Record<string, unknown>;
-	if (!isGeneration(generation) || !isTabId(writer) || !(ended === null || isEndReason(ended))) {
-		return undefined;
-	}
-
-	if (tokens === null) {
-		return {generation, writer, tokens: null, ended};
-	}
-
-	const parsed = parseTokenSet(tokens);
-	// A record holds tokens or says why it has none, never both.
-	return parsed && ended === null ? {generation, writer, tokens: parsed, ended: null} : undefined;
+function parseRecordMessage(kind: 'tokens' | 'logout', value: unknown): {kind: 'tokens' | 'logout'; record: SessionRecord} | undefined {
+	const record = parseRecord(value);
+	return record && (record.tokens !== null) === (kind === 'tokens') && record.epoch > 0 ? {kind, record} : undefined;
 }
 
-/**
- * True when `candidate` should replace `current`. Ties between equal
- * generations (two tabs logging in or out at once) resolve the same way in
- * every tab: an ended session wins over tokens, then the larger writer id.
- * A record is never newer than itself.
- */
-export function isNewer(candidate: SessionRecord, current: SessionRecord): boolean {
-	if (candidate.generation !== current.generation) {
-		return candidate.generation > current.generation;
+function parseFailed(message: Record<string, unknown>): Omit<RefreshFailedMessage, 'v' | 'from'> | undefined {
+	const of = parseRef(message['of']);
+	const {status, retryAt} = message;
+	const text = message['message'];
+	if (!of || typeof text !== 'string' || typeof retryAt !== 'number' || !Number.isFinite(retryAt)
+		|| !(status === null || (typeof status === 'number' && Number.isInteger(status)))) {
+		return undefined;
 	}
 
-	if ((candidate.tokens === null) !== (current.tokens === null)) {
-		return candidate.tokens === null;
-	}
+	return {kind: 'refresh-failed', of, status, message: text.slice(0, 500), oauth: parseOAuthFields(message['oauth']), retryAt};
+}
 
-	return candidate.writer > current.writer;
+function parseBody(message: Record<string, unknown>): MessageBody | undefined {
+	const kind = message['kind'];
+	switch (kind) {
+		case 'tokens':
+		case 'logout': {
+			return parseRecordMessage(kind, message['record']);
+		}
+
+		case 'state': {
+			const record = parseRecord(message['record']);
+			const refreshing = message['refreshing'] === null ? null : parseRef(message['refreshing']);
+			return record && isTabId(message['to']) && refreshing !== undefined
+				? {kind, to: message['to'], record, refreshing}
+				: undefined;
+		}
+
+		case 'refreshing':
+		case 'refresh-abandoned':
+		case 'refresh-request': {
+			const of = parseRef(message['of']);
+			return of ? {kind, of} : undefined;
+		}
+
+		case 'refresh-failed': {
+			return parseFailed(message);
+		}
+
+		case 'leader': {
+			const {since} = message;
+			return typeof since === 'number' && Number.isFinite(since) ? {kind, since} : undefined;
+		}
+
+		case 'hello':
+		case 'claim':
+		case 'resign': {
+			return {kind};
+		}
+
+		default: {
+			return undefined;
+		}
+	}
 }
 
 /**
@@ -136,55 +149,6 @@ export function parseMessage(data: unknown): Message | undefined {
 		return undefined;
 	}
 
-	const from = message['from'];
-	const v = protocolVersion;
-	switch (message['kind']) {
-		case 'tokens':
-		case 'logout': {
-			const record = parseRecord(message['record']);
-			const wantsTokens = message['kind'] === 'tokens';
-			if (!record || (record.tokens !== null) !== wantsTokens) {
-				return undefined;
-			}
-
-			return wantsTokens ? {v, from, kind: 'tokens', record} : {v, from, kind: 'logout', record};
-		}
-
-		case 'state': {
-			const record = parseRecord(message['record']);
-			const refreshing = message['refreshing'];
-			if (!record || !isTabId(message['to']) || !(refreshing === null || isGeneration(refreshing))) {
-				return undefined;
-			}
-
-			return {v, from, kind: 'state', to: message['to'], record, refreshing};
-		}
-
-		case 'refreshing':
-		case 'refresh-abandoned':
-		case 'refresh-request': {
-			const generation = message['generation'];
-			return isGeneration(generation) ? {v, from, kind: message['kind'], generation} : undefined;
-		}
-
-		case 'refresh-failed': {
-			const {generation, status} = message;
-			const text = message['message'];
-			if (!isGeneration(generation) || typeof text !== 'string'
-				|| !(status === null || (typeof status === 'number' && Number.isInteger(status)))) {
-				return undefined;
-			}
-
-			const oauth = parseOAuthFields(message['oauth']);
-			return {v, from, kind: 'refresh-failed', generation, status, message: text.slice(0, 500), ...(oauth ? {oauth} : {})};
-		}
-
-		case 'hello': {
-			return {v, from, kind: 'hello'};
-		}
-
-		default: {
-			return undefined;
-		}
-	}
+	const body = parseBody(message);
+	return body ? {...body, v: protocolVersion, from: message['from']} as Message : undefined;
 }

@@ -1,144 +1,158 @@
-import {OAuthError, type EndReason} from './errors.js';
-import type {createFailureLog} from './failures.js';
-import {withLock} from './locks.js';
-import type {NormalizedOptions} from './options.js';
-import type {MessageBody, SessionRecord} from './protocol.js';
 import {sleep, type Clock} from './clock.js';
-import type {createRefresher} from './refresher.js';
-import type {createWaiters} from './waiters.js';
+import {RefreshFailedError, type OAuthError, type RefreshError} from './errors.js';
+import type {RecordKeeper} from './keeper.js';
+import {LockWaitTimeout, withLock} from './locks.js';
+import type {NormalizedOptions} from './options.js';
+import {compareToRef, refOf, refreshedRecord, rejectedRecord, type SessionRecord} from './record.js';
+import type {Refresher} from './refresher.js';
+import type {RecordStore} from './storage.js';
+import {unusableLifetime} from './tokens.js';
+
+/** What one refresh run came to; the coordinator applies it. */
+export type RunOutcome =
+	/** New tokens. `unusable`: their lifetime is too short to use, a failed refresh that still keeps the rotated refresh token. */
+	| {type: 'ok'; record: SessionRecord; unusable?: {error: RefreshFailedError; retryAt: number}}
+	/** The endpoint refused the refresh token: the session is over. */
+	| {type: 'rejected'; record: SessionRecord; cause?: OAuthError}
+	/** The session is kept; no tab tries again before `retryAt`. */
+	| {type: 'failed'; error: RefreshError; retryAt: number}
+	/** Storage holds a newer record than this tab (or the end of its session): adopt it instead. */
+	| {type: 'found'; record: SessionRecord}
+	/** Another tab holds newer tokens this tab never received: presenting its refresh token would reuse a spent one. */
+	| {type: 'behind'}
+	/** The record changed meanwhile (a login, a logout, tokens from another tab), or the run was stopped. */
+	| {type: 'moot'};
 
 export interface RefreshRunDeps {
-	options: Pick<NormalizedOptions, 'locks' | 'namespace' | 'debug'>;
+	options: Pick<NormalizedOptions, 'locks' | 'namespace' | 'debug' | 'refreshTimeout' | 'refreshRetries' | 'refreshRetryDelay'>;
 	tabId: string;
 	clock: Clock;
-	refresher: ReturnType<typeof createRefresher>;
-	waiters: ReturnType<typeof createWaiters>;
-	failures: ReturnType<typeof createFailureLog>;
-	post(body: MessageBody): void;
-	/** The record this tab holds now, and whether the session was closed. */
-	current(): {record: SessionRecord; closed: boolean};
-	adopt(record: SessionRecord): void;
-	adoptStored(): void;
-	end(reason: EndReason, cause?: unknown): void;
-	tokenUsable(): boolean;
-	changed(): void;
+	refresher: Refresher;
+	store: RecordStore;
+	keeper: Pick<RecordKeeper, 'record' | 'stored'>;
+	/** When a failure now would let the next attempt run (the failure log's cooldown). */
+	nextRetryAt(): number;
 }
 
 // How long tokens just broadcast may take to reach the other tabs. A tab that
 // finishes a refresh keeps the lock this long, and a tab that had to wait for
-// the lock waits this long for its predecessor's tokens: either way no tab
-// holds the lock while tokens newer than its own are still on their way to it.
+// the lock with neither shared storage nor a fence to read waits this long
+// for its predecessor's tokens: either way no tab holds the lock while tokens
+// newer than its own are still on their way to it.
 const settleTime = 100;
 
 /**
- * The refresh this tab runs, one at a time: announced, then under the
- * cross-tab lock `tab-session:<namespace>:refresh` (where Web Locks exist),
- * with a re-check that no other tab produced newer tokens meanwhile, and its
- * outcome stored and announced before the lock is released.
+ * One refresh of the record `from`, under the cross-tab lock
+ * `tab-session:<namespace>:refresh` where Web Locks exist. With the lock held
+ * it first checks what another tab may have done (shared storage, the fence),
+ * then asks the endpoint, and persists the outcome before the lock is
+ * released, so the next holder sees it. `outcome` resolves as soon as the
+ * endpoint answered; `released` when the lock is let go.
  */
 export function createRefreshRun(deps: RefreshRunDeps) {
-	const {options, tabId, clock, refresher, waiters, failures, post} = deps;
-	const now = () => clock.now();
+	const {options, tabId, clock, refresher, store, keeper} = deps;
 	const {debug} = options;
 	const lockName = `tab-session:${options.namespace}:refresh`;
-	let local: {from: number; controller: AbortController; promise: Promise<void>} | undefined;
+	// The longest a holder can take: every attempt timing out, with the backoff between them.
+	const lockTimeout = (options.refreshTimeout * (options.refreshRetries + 1))
+		+ (options.refreshRetryDelay * 1.25 * (2 ** options.refreshRetries)) + settleTime + 1000;
 
-	/**
-	 * The refresh of `from` with the lock held: what another tab may have done
-	 * first is checked again. `finished` runs as soon as the endpoint answered,
-	 * before the outcome is adopted: code woken by the new tokens may want the
-	 * next refresh at once, and must not find this one still "running".
-	 */
-	async function underLock(from: number, signal: AbortSignal, contended: boolean, finished: () => void): Promise<void> {
-		deps.adoptStored();
-		if (contended && deps.current().record.generation === from) {
-			// The previous holder just refreshed; its tokens may still be on their way.
-			await waiters.wait(from, {signal, deadline: now() + settleTime, pauseTimeout: settleTime, tolerant: true})
-				.catch(() => undefined);
+	/** What to do before presenting the refresh token, or undefined to go ahead. */
+	function recheck(from: SessionRecord): RunOutcome | undefined {
+		const news = keeper.stored();
+		if (news.record) {
+			return {type: 'found', record: news.record};
 		}
 
-		const {tokens, generation} = deps.current().record;
-		if (!tokens || generation !== from || signal.aborted) {
-			return;
+		if (news.behind) {
+			return {type: 'behind'};
 		}
 
-		const started = now();
-		debug('refreshing', {generation: from, contended});
-		const outcome = await refresher.refresh(tokens, signal);
-		finished();
-		// A login or logout during the refresh made its result moot.
-		const {record, closed} = deps.current();
-		if (closed || record.generation !== from) {
-			return;
+		if (keeper.record !== from) {
+			return {type: 'moot'};
 		}
 
-		if (outcome.type === 'ok') {
-			debug('refresh succeeded', {generation: from + 1, duration: now() - started});
-			failures.clear();
-			const next: SessionRecord = {generation: from + 1, writer: tabId, tokens: outcome.tokens, ended: null};
-			// Stored and announced before the lock is released, so the next holder sees it.
-			deps.adopt(next);
-			post({kind: 'tokens', record: next});
-			// Where tokens live per tab (memory, session) the next holder learns of them only from
-			// the channel: a tab whose own timer asks for the lock just after this one finished must
-			// still find it taken, and so wait for the tokens rather than present the spent token.
-			await sleep(clock, settleTime, signal).catch(() => undefined);
-		} else if (outcome.type === 'rejected') {
-			debug('the refresh endpoint rejected the refresh token: signing every tab out', {status: outcome.status, error: outcome.cause?.error ?? null});
-			deps.end('refresh-rejected', outcome.cause);
-		} else {
-			const {error} = outcome;
-			debug('refresh failed; the session is kept', {generation: from, code: error.code, status: error.status, message: error.message});
-			failures.record(from, error);
-			post({
-				kind: 'refresh-failed',
-				generation: from,
-				status: error.status,
-				message: error.message,
-				oauth: error instanceof OAuthError ? {error: error.error, errorDescription: error.errorDescription, errorUri: error.errorUri} : null,
-			});
-			waiters.fail(from, error, deps.tokenUsable());
+		// A tab queued on the lock behind one whose refresh just failed keeps to that cooldown.
+		const fence = store.fence();
+		if (fence?.retryAt && fence.retryAt > clock.now() && compareToRef(fence, from) === 0) {
+			const error = new RefreshFailedError(`Token refresh failed in another tab; the next attempt is due in ${fence.retryAt - clock.now()} ms`, null);
+			return {type: 'failed', error, retryAt: fence.retryAt};
 		}
+
+		return undefined;
 	}
 
-	return {
-		/** The generation this tab is refreshing from, if it is. */
-		get from(): number | undefined {
-			return local?.from;
-		},
-		/** Refreshes from generation `from`, unless this tab already runs a refresh (whose promise it returns). */
-		async run(from: number): Promise<void> {
-			if (local) {
-				return local.promise;
+	async function underLock(from: SessionRecord, signal: AbortSignal, contended: boolean): Promise<RunOutcome> {
+		const early = recheck(from);
+		if (early) {
+			return early;
+		}
+
+		if (contended && !store.shared && !store.fence()) {
+			// Nothing to read: give the previous holder's tokens time to arrive over the channel.
+			await sleep(clock, settleTime, signal);
+			if (keeper.record !== from) {
+				return {type: 'moot'};
 			}
+		}
 
-			const {record, closed} = deps.current();
-			if (closed || !record.tokens || record.generation !== from) {
-				return;
+		const started = clock.now();
+		debug('refreshing', {generation: from.generation, contended});
+		const answer = await refresher.refresh(from.tokens!, signal);
+		// A login or logout during the refresh made its result moot.
+		if (keeper.record !== from) {
+			return {type: 'moot'};
+		}
+
+		if (answer.type === 'rejected') {
+			const record = rejectedRecord(from, tabId);
+			store.write(record);
+			return {type: 'rejected', record, ...(answer.cause ? {cause: answer.cause} : {})};
+		}
+
+		if (answer.type === 'failed') {
+			const retryAt = deps.nextRetryAt();
+			store.failed(refOf(from), retryAt);
+			return {type: 'failed', error: answer.error, retryAt};
+		}
+
+		const record = refreshedRecord(from, tabId, answer.tokens);
+		store.write(record);
+		debug('refresh succeeded', {generation: record.generation, duration: clock.now() - started});
+		const problem = unusableLifetime(answer.tokens, clock.now());
+		if (!problem) {
+			return {type: 'ok', record};
+		}
+
+		const retryAt = deps.nextRetryAt();
+		store.failed(refOf(record), retryAt);
+		return {type: 'ok', record, unusable: {error: new RefreshFailedError(`Token refresh failed: ${problem}`, answer.status), retryAt}};
+	}
+
+	return function run(from: SessionRecord, signal: AbortSignal): {outcome: Promise<RunOutcome>; released: Promise<void>} {
+		let settle!: (outcome: RunOutcome) => void;
+		const outcome = new Promise<RunOutcome>(resolve => {
+			settle = resolve;
+		});
+		const released = withLock(options.locks, lockName, {signal, timeout: lockTimeout, clock}, async contended => {
+			const result = await underLock(from, signal, contended);
+			settle(result);
+			if (result.type === 'ok') {
+				// Where tokens live per tab, the next holder learns of them only from the channel: a tab
+				// whose own timer asks for the lock just after this one finished must still find it
+				// taken, and so wait for the tokens rather than present the spent token.
+				await sleep(clock, settleTime, signal).catch(() => undefined);
 			}
-
-			const controller = new AbortController();
-			const finished = () => {
-				if (local?.controller === controller) {
-					local = undefined;
-				}
-			};
-
-			post({kind: 'refreshing', generation: from});
-			const promise = withLock(options.locks, lockName, controller.signal, async contended => underLock(from, controller.signal, contended, finished))
-				.catch(() => {
-					// Aborted: by logout or login (already announced) or by close (announced in close).
-				})
-				.finally(() => {
-					finished();
-					deps.changed();
-				});
-			local = {from, controller, promise};
-			deps.changed();
-			return promise;
-		},
-		abort(reason: unknown) {
-			local?.controller.abort(reason);
-		},
+		}).catch((error: unknown) => {
+			if (error instanceof LockWaitTimeout) {
+				settle({type: 'failed', error: new RefreshFailedError(`Token refresh failed: ${error.message}`, null), retryAt: deps.nextRetryAt()});
+			} else {
+				// Stopped by a login, a logout or close(); whoever stopped it says what comes next.
+				settle({type: 'moot'});
+			}
+		});
+		return {outcome, released};
 	};
 }
+
+export type RefreshRun = ReturnType<typeof createRefreshRun>;

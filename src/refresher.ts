@@ -1,10 +1,11 @@
+import {linkSignals} from './abort.js';
 import {sleep, type Clock} from './clock.js';
 import {OAuthError, RefreshFailedError, type RefreshError} from './errors.js';
 import type {NormalizedOptions, RefreshErrorVerdict} from './options.js';
 import {toTokenSet, type TokenSet} from './tokens.js';
 
 export type RefreshOutcome =
-	| {type: 'ok'; tokens: TokenSet}
+	| {type: 'ok'; tokens: TokenSet; status: number}
 	/** The server refused the refresh token (invalid, expired or reused): the session is over. */
 	| {type: 'rejected'; status: number; cause?: OAuthError}
 	| {type: 'failed'; error: RefreshError};
@@ -54,9 +55,9 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 		const timer = clock.setTimeout(() => {
 			timeout.abort(new AttemptError(`the refresh endpoint did not answer within ${options.refreshTimeout} ms`, null));
 		}, options.refreshTimeout);
+		const combined = linkSignals([signal, timeout.signal]);
 		try {
 			const init = options.refreshRequest({accessToken: tokens.accessToken, refreshToken: tokens.refreshToken});
-			const combined = AbortSignal.any([signal, timeout.signal]);
 			let response: Response;
 			try {
 				// Raced with the signal: a fetch that ignores its signal must not outlive the timeout.
@@ -66,11 +67,11 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 						headers: init.headers ?? {},
 						body: init.body ?? null,
 						credentials: init.credentials ?? 'same-origin',
-						signal: combined,
+						signal: combined.signal,
 					}),
 					new Promise<never>((_resolve, reject) => {
-						combined.addEventListener('abort', () => {
-							reject(combined.reason);
+						combined.signal.addEventListener('abort', () => {
+							reject(combined.signal.reason);
 						}, {once: true});
 					}),
 				]);
@@ -118,12 +119,13 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 			}
 
 			try {
-				return {type: 'ok', tokens: toTokenSet(options.parseRefreshResponse(body, response), clock.now(), tokens.refreshToken)};
+				return {type: 'ok', tokens: toTokenSet(options.parseRefreshResponse(body, response), clock.now(), tokens.refreshToken), status: response.status};
 			} catch (error) {
 				throw new AttemptError(`the refresh response is not usable: ${error instanceof Error ? error.message : 'parse failed'}`, response.status, {cause: error});
 			}
 		} finally {
 			clock.clearTimeout(timer);
+			combined.dispose();
 		}
 	}
 
@@ -159,3 +161,5 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 		},
 	};
 }
+
+export type Refresher = ReturnType<typeof createRefresher>;

@@ -1,16 +1,21 @@
 import {createTabChannel} from './channel.js';
 import {createCoordinator} from './coordinator.js';
 import {createLeaderDuties} from './duties.js';
-import {SessionClosedError} from './errors.js';
+import {createElection} from './election.js';
+import {InvalidTokensError, SessionClosedError} from './errors.js';
+import {createFailureLog} from './failures.js';
 import {createGate} from './gate.js';
 import {createApi, type KyInstance} from './hooks.js';
-import {createJoin} from './join.js';
-import {normalizeOptions, type SessionOptions} from './options.js';
+import {createRecordKeeper} from './keeper.js';
+import type {LifecycleEvent} from './lifecycle.js';
+import {normalizeOptions, type NormalizedOptions, type SessionOptions} from './options.js';
 import {parseMessage} from './protocol.js';
-import {freshness} from './schedule.js';
+import {createRefreshRun} from './refresh-run.js';
+import {createRefresher} from './refresher.js';
+import {createResync} from './resync.js';
 import {createStateStore, type SessionState, type StateListener} from './state.js';
 import {createRecordStore} from './storage.js';
-import {toTokenSet, type TokenInput} from './tokens.js';
+import {toTokenSet, unusableLifetime, type TokenInput} from './tokens.js';
 import {createWaiters} from './waiters.js';
 
 export interface Session {
@@ -21,13 +26,13 @@ export interface Session {
 	/** Signs out every tab: tokens cleared, waiting requests rejected with `LoggedOutError`. */
 	logout(): Promise<void>;
 	/** Refreshes now (once for all tabs) and resolves when the new tokens are here. */
-	refresh(options?: {signal?: AbortSignal}): Promise<void>;
+	refresh(options?: {signal?: AbortSignal | undefined}): Promise<void>;
 	/** This tab's view of the session; the same object until something changes. */
 	getState(): SessionState;
 	/** Calls `listener` on every state change; returns the unsubscribe function. */
 	subscribe(listener: StateListener): () => void;
 	/** The current access token, after any refresh under way. Rejects with `LoggedOutError` when signed out. */
-	getAccessToken(options?: {signal?: AbortSignal}): Promise<string>;
+	getAccessToken(options?: {signal?: AbortSignal | undefined}): Promise<string>;
 	/** Leaves the election, closes the channel, stops timers and listeners. Safe to call twice. */
 	close(): void;
 }
@@ -41,46 +46,40 @@ const randomId = (): string => {
 
 const neverAborted = () => new AbortController().signal;
 
+/** The parts of one tab's session, built in dependency order. */
+function assemble(options: NormalizedOptions) {
+	const {clock, debug} = options;
+	const tabId = randomId();
+	const name = `tab-session:${options.namespace}`;
+	const channel = createTabChannel({name, tabId, method: options.broadcastMethod});
+	const store = createRecordStore(options.storage, name, debug);
+	const keeper = createRecordKeeper({tabId, clock, store});
+	const resync = createResync({clock, joinTimeout: options.joinTimeout, post: channel.post});
+	const waiters = createWaiters(clock);
+	const failures = createFailureLog(clock, options.refreshRetryDelay);
+	const run = createRefreshRun({options, tabId, clock, refresher: createRefresher(options, clock), store, keeper, nextRetryAt: failures.next});
+	const coordinator = createCoordinator({options, tabId, clock, keeper, waiters, failures, resync, run, store, post: channel.post, newSessionId: randomId});
+	const election = createElection({locks: options.locks, lockName: `${name}:leader`, tabId, clock, post: channel.post});
+	const gate = createGate({coordinator, keeper, waiters, resync, options, clock});
+	const api = createApi({gate, kyOptions: options.kyOptions, authStatuses: options.authStatuses, refreshUrl: options.refreshUrl, fetch: options.fetch});
+	return {tabId, channel, store, keeper, resync, coordinator, election, gate, api};
+}
+
 /**
  * Starts the session in this tab. Call it once per tab, with the same options
- * in every tab of the app. Throws `InvalidOptionsError` naming a bad option.
+ * in every tab of the app. Throws `InvalidOptionsError` naming a bad option,
+ * and `UnsupportedError` where the browser cannot coordinate tabs.
  */
 export function initSession(input: SessionOptions): Session {
 	const options = normalizeOptions(input);
 	const {clock} = options;
-	const now = () => clock.now();
-	const tabId = randomId();
-	const store = createRecordStore(options.storage, `tab-session:${options.namespace}`);
-	const waiters = createWaiters(clock);
-	const cleanups: Array<() => void> = [];
-
-	// Late-bound: the channel can deliver only after initSession returns, and needs the coordinator.
-	let post: (body: Parameters<ReturnType<typeof createTabChannel>['post']>[0]) => void = () => undefined;
-	let onChange = () => undefined as void;
-	let join: ReturnType<typeof createJoin> | undefined;
-	const coordinator = createCoordinator({
-		options,
-		tabId,
-		clock,
-		store,
-		waiters,
-		post(body) {
-			post(body);
-		},
-		onChange() {
-			onChange();
-		},
-		onJoined() {
-			join?.mark();
-		},
-	});
-	join = createJoin(clock, store.shared || coordinator.record.tokens !== null, options.joinTimeout);
+	const {channel, store, keeper, resync, coordinator, election, gate, api} = assemble(options);
 
 	const snapshot = (): SessionState => {
-		const {record} = coordinator;
+		const {record} = keeper;
 		let status: SessionState['status'] = 'unauthenticated';
 		if (record.tokens) {
-			status = coordinator.refreshUnderWay(record.generation) ? 'refreshing' : 'authenticated';
+			status = coordinator.refreshUnderWay() ? 'refreshing' : 'authenticated';
 		}
 
 		return {
@@ -95,17 +94,10 @@ export function initSession(input: SessionOptions): Session {
 	};
 
 	const state = createStateStore(snapshot());
-	const gate = createGate({coordinator, waiters, options, now, untilJoined: join.until});
-	const api = createApi({
-		gate,
-		kyOptions: options.kyOptions,
-		authStatuses: options.authStatuses,
-		refreshUrl: options.refreshUrl,
-		fetch: options.fetch,
-	});
 	let heartbeatInFlight = false;
 	const duties = createLeaderDuties({
 		coordinator,
+		keeper,
 		options,
 		clock,
 		async heartbeat() {
@@ -126,61 +118,81 @@ export function initSession(input: SessionOptions): Session {
 			}
 		},
 	});
-	onChange = () => {
+
+	coordinator.subscribe(() => {
 		state.update(snapshot());
 		duties.reschedule();
-	};
+	});
+	election.subscribe(coordinator.setLeader);
+	resync.subscribe(coordinator.reconsider);
+	channel.listen(data => {
+		const message = parseMessage(data);
+		if (message?.kind === 'leader' || message?.kind === 'claim' || message?.kind === 'resign') {
+			election.receive(message);
+		} else if (message) {
+			coordinator.receive(message);
+		}
+	});
 
-	const channel = createTabChannel({
-		name: `tab-session:${options.namespace}`,
-		tabId,
-		method: options.broadcastMethod,
-		onMessage(data) {
-			const message = parseMessage(data);
-			if (message) {
-				coordinator.receive(message);
+	let visible = (globalThis as {document?: Document}).document?.visibilityState !== 'hidden';
+	const onLifecycle = (event: LifecycleEvent) => {
+		if (event.type === 'visible' || event.type === 'hidden') {
+			visible = event.type === 'visible';
+		}
+
+		switch (event.type) {
+			case 'visible': {
+				// A cheap check for messages lost while the tab was in the background.
+				resync.ask(false);
+				coordinator.wake(true);
+				break;
 			}
-		},
-		onLeadership(isLeader) {
-			coordinator.setLeader(isLeader);
-		},
-	});
-	post = channel.post;
 
-	const onWake = () => {
-		if (coordinator.closed) {
-			return;
-		}
+			case 'focus': {
+				coordinator.wake(visible);
+				break;
+			}
 
-		coordinator.adoptStored();
-		duties.reschedule();
-		// Any visible tab may notice an expiry the (possibly throttled) leader has not acted on yet.
-		const {record} = coordinator;
-		const visible = (globalThis as {document?: Document}).document?.visibilityState !== 'hidden';
-		if (visible && record.tokens && freshness(record.tokens, options.refreshLeeway, now()) !== 'fresh') {
-			coordinator.ensureFresh(record.generation);
+			case 'online': {
+				coordinator.online();
+				break;
+			}
+
+			case 'pageshow':
+			case 'resume': {
+				if (event.type === 'resume' || (event as {persisted: boolean}).persisted) {
+					// Back from the back/forward cache or a freeze: what this tab holds may be stale.
+					resync.ask(true);
+					election.start();
+				}
+
+				coordinator.wake(visible);
+				break;
+			}
+
+			case 'pagehide': {
+				coordinator.pageHidden();
+				election.stop();
+				break;
+			}
+
+			case 'freeze': {
+				// A frozen page runs no code but keeps its locks: hand leadership over now.
+				election.stop();
+				break;
+			}
+
+			default: {
+				break;
+			}
 		}
 	};
 
-	const onOnline = () => {
-		coordinator.forgetFailure();
-		onWake();
-	};
-
-	const stopLifecycle = options.lifecycle?.(event => {
-		if (event.type === 'online') {
-			onOnline();
-		} else if (event.type === 'pagehide') {
-			coordinator.pageHidden();
-		} else if (event.type !== 'offline' && event.type !== 'freeze' && event.type !== 'resume') {
-			onWake();
-		}
-	});
-	if (stopLifecycle) {
-		cleanups.push(stopLifecycle);
-	}
-
-	post({kind: 'hello'});
+	const stopLifecycle = options.lifecycle?.(onLifecycle);
+	// Read what storage knows (a fence may say the session ended), then ask the open tabs.
+	coordinator.wake(false);
+	resync.ask(!(store.shared || keeper.record.tokens !== null) || keeper.stored().behind);
+	election.start();
 
 	const checkOpen = () => {
 		if (coordinator.closed) {
@@ -192,22 +204,26 @@ export function initSession(input: SessionOptions): Session {
 		api,
 		async login(tokens) {
 			checkOpen();
-			const tokenSet = toTokenSet(tokens, now());
-			// A tab that just opened first learns the current generation from the others,
-			// so that its login (or logout) is newer than the session they hold.
-			await join.until(neverAborted());
+			const tokenSet = toTokenSet(tokens, clock.now());
+			const problem = unusableLifetime(tokenSet, clock.now());
+			if (problem) {
+				throw new InvalidTokensError(problem);
+			}
+
+			// A tab that just opened first learns the current record from the others.
+			await resync.until(neverAborted());
 			checkOpen();
 			coordinator.login(tokenSet);
 		},
 		async logout() {
-			await join.until(neverAborted());
+			await resync.until(neverAborted());
 			if (!coordinator.closed) {
-				coordinator.end('logout');
+				coordinator.logout();
 			}
 		},
 		async refresh(refreshOptions) {
 			checkOpen();
-			await gate.renew(coordinator.record.generation, refreshOptions?.signal ?? neverAborted());
+			await gate.renew(keeper.version, refreshOptions?.signal ?? neverAborted());
 		},
 		getState: state.get,
 		subscribe: state.subscribe,
@@ -221,12 +237,10 @@ export function initSession(input: SessionOptions): Session {
 			}
 
 			coordinator.close();
-			join.mark();
+			resync.mark();
 			duties.stop();
-			for (const cleanup of cleanups.splice(0)) {
-				cleanup();
-			}
-
+			stopLifecycle?.();
+			election.stop();
 			channel.close();
 			state.update(snapshot());
 			state.clear();

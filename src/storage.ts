@@ -1,4 +1,7 @@
-import {isNewer, parseRecord, protocolVersion, type SessionRecord} from './protocol.js';
+import type {EndReason} from './errors.js';
+import type {DebugLogger} from './options.js';
+import {protocolVersion} from './protocol.js';
+import {compareStamps, compareToRef, isEndReason, isTabId, parseRecord, parseRef, stampOf, type RecordRef, type SessionRecord, type Stamp} from './record.js';
 
 /**
  * Where a tab keeps the session record. The Web Storage interface, so
@@ -19,11 +22,29 @@ export interface StorageAdapter {
 
 export type StorageOption = 'local' | 'session' | 'memory' | StorageAdapter;
 
+/**
+ * The newest record any tab of the origin wrote, without its tokens, kept in
+ * localStorage whatever the storage option. A tab whose tokens live in
+ * memory may miss a broadcast; before it presents its refresh token it
+ * reads the fence, so it never presents one that another tab already spent,
+ * nor refreshes a session that a logout ended. `retryAt` carries the failure
+ * cooldown of the record's refresh to tabs that missed the message.
+ */
+export interface Fence extends Stamp {
+	ended: EndReason | null;
+	retryAt: number | null;
+}
+
 export interface RecordStore {
-	/** The stored record, or undefined when absent; a corrupt value is removed. */
+	/** The stored record, or undefined when absent, corrupt (then removed) or no longer trusted. */
 	read(): SessionRecord | undefined;
-	/** Writes the record unless storage already holds it or a newer one (another tab wrote it). */
+	/** The fence, or undefined where there is none. */
+	fence(): Fence | undefined;
+	/** Writes the record and the fence unless storage already holds it or a newer one (another tab wrote it). */
 	write(record: SessionRecord): void;
+	/** The refresh of `ref` failed: no tab refreshes it before `retryAt` (null: the cooldown is over). */
+	failed(ref: RecordRef, retryAt: number | null): void;
+	/** Every tab reads what this one writes; false after a write failed. */
 	readonly shared: boolean;
 	readonly kind: 'local' | 'session' | 'memory' | 'custom';
 }
@@ -55,30 +76,60 @@ function webStorage(name: 'localStorage' | 'sessionStorage'): Storage | undefine
 	}
 }
 
-export function createRecordStore(option: StorageOption, key: string): RecordStore {
-	let adapter: StorageAdapter;
-	let kind: RecordStore['kind'];
-	let shared: boolean;
+/** A record written by version 1 (generations only) is read as a session of its own that any login replaces. */
+const fromVersion1 = (value: unknown): SessionRecord | undefined => {
+	const {generation, writer, tokens, ended} = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+	return parseRecord({epoch: 0, session: 'v1', generation, writer, tokens, ended: tokens === null ? ended ?? 'logout' : null});
+};
+
+function parseFence(value: unknown): Fence | undefined {
+	const ref = parseRef(value);
+	if (!ref) {
+		return undefined;
+	}
+
+	const {writer, open, ended, retryAt} = value as Record<string, unknown>;
+	const validRetry = retryAt === null || (typeof retryAt === 'number' && Number.isFinite(retryAt));
+	if (!isTabId(writer) || typeof open !== 'boolean' || !(ended === null || isEndReason(ended)) || !validRetry) {
+		return undefined;
+	}
+
+	return {...ref, writer, open, ended, retryAt};
+}
+
+const fenceOf = (record: SessionRecord): Fence => ({...stampOf(record), ended: record.ended, retryAt: null});
+
+function choose(option: StorageOption): {adapter: StorageAdapter; kind: RecordStore['kind']; shared: boolean} {
 	if (option === 'local' || option === 'session') {
 		const storage = webStorage(option === 'local' ? 'localStorage' : 'sessionStorage');
 		// Without Web Storage the session still works across tabs in memory: open tabs hand tokens to new ones.
-		adapter = storage ?? createMemoryStorage();
-		kind = storage ? option : 'memory';
-		shared = Boolean(storage) && option === 'local';
-	} else if (option === 'memory') {
-		adapter = createMemoryStorage();
-		kind = 'memory';
-		shared = false;
-	} else {
-		adapter = option;
-		kind = 'custom';
-		shared = option.shared === true;
+		return {adapter: storage ?? createMemoryStorage(), kind: storage ? option : 'memory', shared: Boolean(storage) && option === 'local'};
 	}
 
-	const readRaw = (): SessionRecord | undefined => {
+	if (option === 'memory') {
+		return {adapter: createMemoryStorage(), kind: 'memory', shared: false};
+	}
+
+	return {adapter: option, kind: 'custom', shared: option.shared === true};
+}
+
+export function createRecordStore(option: StorageOption, key: string, debug: DebugLogger): RecordStore {
+	const {adapter, kind, shared} = choose(option);
+	const fenceStorage = webStorage('localStorage');
+	const fenceKey = `${key}:fence`;
+	let trusted = true;
+
+	const remove = (storage: StorageAdapter, name: string) => {
+		try {
+			storage.removeItem(name);
+		} catch {}
+	};
+
+	/** Parses one stored value; a corrupt or foreign one is removed, so the next tab does not trip on it. */
+	const load = <T>(storage: StorageAdapter, name: string, parse: (stored: {v?: unknown; [field: string]: unknown}) => T | undefined): T | undefined => {
 		let raw: string | null;
 		try {
-			raw = adapter.getItem(key);
+			raw = storage.getItem(name);
 		} catch {
 			return undefined;
 		}
@@ -87,40 +138,82 @@ export function createRecordStore(option: StorageOption, key: string): RecordSto
 			return undefined;
 		}
 
-		let record: SessionRecord | undefined;
+		let value: T | undefined;
 		try {
 			const parsed = JSON.parse(raw) as unknown;
-			if (typeof parsed === 'object' && parsed !== null && (parsed as {v?: unknown}).v === protocolVersion) {
-				record = parseRecord((parsed as {record?: unknown}).record);
-			}
+			value = typeof parsed === 'object' && parsed !== null ? parse(parsed as {v?: unknown}) : undefined;
 		} catch {}
 
-		if (!record) {
-			// Corrupt or foreign: clearing it keeps the next tab from tripping on it.
-			try {
-				adapter.removeItem(key);
-			} catch {}
+		if (value === undefined) {
+			remove(storage, name);
 		}
 
-		return record;
+		return value;
+	};
+
+	const readRecord = () => load(adapter, key, stored =>
+		stored.v === protocolVersion ? parseRecord(stored['record']) : (stored.v === 1 ? fromVersion1(stored['record']) : undefined));
+	const readFence = () => fenceStorage
+		? load(fenceStorage, fenceKey, stored => stored.v === protocolVersion ? parseFence(stored['fence']) : undefined)
+		: undefined;
+
+	/** From the first failed write on, this tab's stored record is gone and its reads no longer count. */
+	const distrust = (error: unknown) => {
+		remove(adapter, key);
+		if (trusted) {
+			trusted = false;
+			debug('storage write failed: the stored tokens were removed; tabs share them over the channel from now on',
+				{storage: kind, error: typeof (error as {name?: unknown})?.name === 'string' ? (error as {name: string}).name : typeof error});
+		}
+	};
+
+	/** A failed write (quota, storage disabled meanwhile) must not leave an older record behind: a logout is never lost. */
+	const save = (storage: StorageAdapter, name: string, value: unknown): boolean => {
+		try {
+			storage.setItem(name, JSON.stringify({v: protocolVersion, ...value as object}));
+			return true;
+		} catch (error) {
+			remove(storage, name);
+			if (storage === adapter) {
+				distrust(error);
+			}
+
+			return false;
+		}
+	};
+
+	const writeFence = (fence: Fence) => {
+		if (fenceStorage) {
+			save(fenceStorage, fenceKey, {fence});
+		}
 	};
 
 	return {
-		read: readRaw,
+		read: () => trusted ? readRecord() : undefined,
+		fence: readFence,
 		write(record) {
-			const stored = readRaw();
-			// Skips what storage already holds, and never overwrites a newer record another tab wrote.
-			if (stored && !isNewer(record, stored)) {
-				return;
+			if (trusted) {
+				const stored = readRecord();
+				// Never overwrites a newer record another tab wrote.
+				if (!stored || compareStamps(stampOf(record), stampOf(stored)) > 0) {
+					save(adapter, key, {record});
+				}
 			}
 
-			try {
-				adapter.setItem(key, JSON.stringify({v: protocolVersion, record}));
-			} catch {
-				// Quota or a disabled storage: tabs still share the record over the channel.
+			const fence = readFence();
+			if (record.epoch > 0 && (!fence || compareStamps(stampOf(record), fence) > 0)) {
+				writeFence(fenceOf(record));
 			}
 		},
-		shared,
+		failed(ref, retryAt) {
+			const fence = readFence();
+			if (fence && compareToRef(fence, ref) === 0 && fence.retryAt !== retryAt) {
+				writeFence({...fence, retryAt});
+			}
+		},
+		get shared() {
+			return shared && trusted;
+		},
 		kind,
 	};
 }

@@ -84,8 +84,9 @@ export function toTokenSet(input: unknown, now: number, previousRefreshToken: st
 	let absoluteExpiry: number | null = null;
 	if (expiresIn !== undefined && expiresIn !== null) {
 		const seconds = toNumber(expiresIn);
-		if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0 || seconds > maxLifetimeSeconds) {
-			throw new InvalidTokensError('`expiresIn` must be a number of seconds between 0 and ten years');
+		// A negative lifetime is a token already expired: `unusableLifetime` says so, after the refresh token is kept.
+		if (seconds === undefined || !Number.isFinite(seconds) || Math.abs(seconds) > maxLifetimeSeconds) {
+			throw new InvalidTokensError('`expiresIn` must be a number of seconds of at most ten years');
 		}
 
 		absoluteExpiry = now + Math.round(seconds * 1000);
@@ -111,6 +112,23 @@ export function toTokenSet(input: unknown, now: number, previousRefreshToken: st
 		expiresAt: absoluteExpiry,
 		issuedAt: now,
 	};
+}
+
+/**
+ * The shortest lifetime an access token may have left on arrival. Less would
+ * make the leader refresh again at once: a server answering `expires_in: 0`,
+ * an `expiresAt` already past, or a JWT `exp` behind a client clock that runs
+ * ahead would turn into a refresh loop.
+ */
+export const minTokenLifetime = 1000;
+
+/** Why tokens that just arrived cannot be used, or undefined when they can. */
+export function unusableLifetime(tokens: TokenSet, now: number): string | undefined {
+	if (tokens.expiresAt === null || tokens.expiresAt - now >= minTokenLifetime) {
+		return undefined;
+	}
+
+	return `the access token expires ${tokens.expiresAt <= now ? 'on arrival' : `in ${tokens.expiresAt - now} ms`}, under the minimum lifetime of ${minTokenLifetime} ms`;
 }
 
 /** Checks a token set that came from storage or another tab; undefined when malformed. */

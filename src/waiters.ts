@@ -1,5 +1,5 @@
 import type {Clock} from './clock.js';
-import {PauseTimeoutError, type SessionError} from './errors.js';
+import {PauseTimeoutError} from './errors.js';
 
 interface Waiter {
 	after: number;
@@ -19,14 +19,15 @@ export interface WaitOptions {
 }
 
 /**
- * The pause gate: requests that wait for tokens newer than a generation.
- * Every wait ends: new tokens, an outcome, the deadline or the caller's abort.
+ * The pause gate: requests that wait for tokens newer than the ones they
+ * hold, named by the record keeper's version. Every wait ends: new tokens,
+ * a failure, the deadline or the caller's abort.
  */
 export function createWaiters(clock: Clock) {
 	const waiters = new Set<Waiter>();
 
 	return {
-		/** Resolves when tokens newer than `after` arrive. */
+		/** Resolves when tokens of a version above `after` arrive. */
 		async wait(after: number, options: WaitOptions): Promise<void> {
 			options.signal.throwIfAborted();
 			const rest = options.deadline - clock.now();
@@ -64,30 +65,28 @@ export function createWaiters(clock: Clock) {
 				waiters.add(waiter);
 			});
 		},
-		/** Tokens of `generation` arrived. */
-		settle(generation: number) {
+		/** Tokens of `version` arrived. */
+		settle(version: number) {
 			for (const waiter of [...waiters]) {
-				if (waiter.after < generation) {
+				if (waiter.after < version) {
 					waiter.resolve();
 				}
 			}
 		},
-		/** The refresh from `generation` failed or was abandoned. */
-		fail(generation: number, error: SessionError, tokenUsable: boolean) {
+		/** The refresh of the current tokens failed. */
+		fail(error: unknown, tokenUsable: boolean) {
 			for (const waiter of [...waiters]) {
-				if (waiter.after <= generation) {
-					if (waiter.tolerant && tokenUsable) {
-						waiter.resolve();
-					} else {
-						waiter.reject(error);
-					}
+				if (waiter.tolerant && tokenUsable) {
+					waiter.resolve();
+				} else {
+					waiter.reject(error);
 				}
 			}
 		},
-		/** Releases tolerant waiters whose token is still good (a refresh was abandoned). */
-		release(generation: number) {
+		/** A refresh was abandoned: waiters whose token is still good go ahead with it. */
+		release() {
 			for (const waiter of [...waiters]) {
-				if (waiter.tolerant && waiter.after <= generation) {
+				if (waiter.tolerant) {
 					waiter.resolve();
 				}
 			}
@@ -102,3 +101,5 @@ export function createWaiters(clock: Clock) {
 		},
 	};
 }
+
+export type Waiters = ReturnType<typeof createWaiters>;

@@ -20,6 +20,16 @@ afterEach(async () => {
 	vi.useRealTimers();
 });
 
+/** Opens a tab whose random tab id is made of `byte`: the election order of tabs that claim at once. */
+const withTabId = (byte: number, open: () => unknown) => {
+	vi.spyOn(globalThis.crypto, 'getRandomValues').mockImplementationOnce(<T extends ArrayBufferView | null>(array: T): T => {
+		new Uint8Array(array!.buffer).fill(byte);
+		return array;
+	});
+	open();
+	vi.restoreAllMocks();
+};
+
 const errorsOf = (results: Array<PromiseSettledResult<unknown>>) =>
 	results.flatMap(result => result.status === 'rejected' ? [result.reason as unknown] : []);
 
@@ -253,12 +263,10 @@ describe('leadership changes', () => {
 
 	it('a leader that goes away after starting a refresh it was asked for: the asking follower asks the next leader', async () => {
 		world = createWorld({ttl: 3600});
-		// broadcast-channel's message election prefers the higher random token: the two first tabs get low ones.
-		const random = vi.spyOn(Math, 'random').mockReturnValueOnce(0.1).mockReturnValueOnce(0.2);
-		world.openTab();
+		// Among tabs claiming leadership at once, the message election picks the highest tab id.
+		withTabId(0x10, world.openTab);
 		await world.tick(37);
-		world.openTab();
-		random.mockRestore();
+		withTabId(0x20, world.openTab);
 		await world.tick(1000);
 		await world.tabs[0]!.session.login(world.server.login());
 		await world.tick(50);
@@ -270,9 +278,7 @@ describe('leadership changes', () => {
 		const burst = follower.burst(2);
 		await world.tick(1);
 		// A tab that opens now never heard the request, and wins the next election.
-		vi.spyOn(Math, 'random').mockReturnValueOnce(0.999_999);
-		world.openTab();
-		vi.restoreAllMocks();
+		withTabId(0xf0, world.openTab);
 		await world.tick(2);
 		leader!.close();
 		const results = await world.run(burst);
@@ -350,8 +356,9 @@ describe('logout and failures', () => {
 		['an HTML page with status 200', ['html', 'html', 'html']],
 		['JSON without an access token', ['missing-field', 'missing-field', 'missing-field']],
 		['network errors', ['network', 'network', 'network']],
-	] as const)('refresh endpoint failing with %s: typed error, still signed in, recovers', async (_name, modes) => {
-		world = await signedInWorld(3, {ttl: 60, session: {refreshLeeway: 0}});
+	] as const)('refresh endpoint failing with %s: typed error when the next attempt comes too late, still signed in, recovers', async (_name, modes) => {
+		// A pause shorter than the 1 s cooldown: requests cannot wait for the next attempt.
+		world = await signedInWorld(3, {ttl: 60, session: {refreshLeeway: 0, pauseTimeout: 900}});
 		world.server.failNext(...modes);
 		await world.tick(59_999);
 		const bursts = await world.run(Promise.all(world.tabs.map(async tab => tab.burst(2))));
@@ -365,7 +372,7 @@ describe('logout and failures', () => {
 			expect(tab.session.getState().lastError).toBeInstanceOf(RefreshFailedError);
 		}
 
-		// Within the cooldown, a request with the expired token fails fast instead of hammering the endpoint.
+		// Within the cooldown, a request that cannot wait for the next attempt fails fast instead of hammering the endpoint.
 		const fast = await world.tabs[1]!.burst(1);
 		expect(errorsOf(fast)[0]).toBeInstanceOf(RefreshFailedError);
 		expect(world.server.counters.refreshCalls).toBe(3);
@@ -379,14 +386,32 @@ describe('logout and failures', () => {
 		expect(world.tabs[2]!.session.getState().lastError).toBeNull();
 	});
 
+	it('after a failed refresh, requests that can wait for the next attempt wait for it and succeed: one attempt per backoff step across tabs', async () => {
+		world = await signedInWorld(3, {ttl: 60, session: {refreshLeeway: 0}});
+		const calls: number[] = [];
+		const serverFetch = world.server.fetch;
+		world.server.failNext(503, 503, 503);
+		await world.tick(59_999);
+		const bursts = Promise.all(world.tabs.map(async tab => tab.burst(2)));
+		// Requests sent during the cooldown, from every tab, wait too.
+		await world.tick(600);
+		const during = Promise.all(world.tabs.map(async tab => tab.burst(1)));
+		const results = await world.run(Promise.all([bursts, during]));
+		expect(errorsOf(results.flat(2) as Array<PromiseSettledResult<unknown>>)).toEqual([]);
+		expect(world.server.counters.refreshCalls).toBe(4);
+		expect(world.server.counters.refreshOk).toBe(1);
+		void calls;
+		void serverFetch;
+	});
+
 	it('coming back online ends the failure cooldown: the next request refreshes at once', async () => {
-		world = await signedInWorld(2, {ttl: 60, session: {refreshLeeway: 0}});
+		world = await signedInWorld(2, {ttl: 60, session: {refreshLeeway: 0, pauseTimeout: 900}});
 		world.server.failNext('network', 'network', 'network');
 		await world.tick(60_000);
 		const offline = await world.run(world.tabs[1]!.burst(1));
 		expect(errorsOf(offline)[0]).toBeInstanceOf(RefreshFailedError);
 		const calls = world.server.counters.refreshCalls;
-		// Within the cooldown, and without 'online', a request fails fast…
+		// Within the cooldown, and without 'online', a request that cannot wait for the next attempt fails fast…
 		expect(errorsOf(await world.run(world.tabs[1]!.burst(1)))[0]).toBeInstanceOf(RefreshFailedError);
 		expect(world.server.counters.refreshCalls).toBe(calls);
 		// …but once the browser says it is online again, it refreshes and succeeds.

@@ -17,6 +17,7 @@ import {
 	PauseTimeoutError,
 	RefreshFailedError,
 	SessionClosedError,
+	UnsupportedError,
 	SessionError,
 	type EndReason,
 	type RefreshError,
@@ -261,6 +262,11 @@ describe('errors', () => {
 					return 'closed';
 				}
 
+				case 'UNSUPPORTED': {
+					expectTypeOf(error).toEqualTypeOf<UnsupportedError>();
+					return 'unsupported';
+				}
+
 				default: {
 					expectTypeOf(error).toBeNever();
 					return 'unreachable';
@@ -276,6 +282,7 @@ describe('errors', () => {
 			new InvalidOptionsError('pauseTimeout', 'must be a number'),
 			new InvalidTokensError('empty access token'),
 			new SessionClosedError(),
+			new UnsupportedError('BroadcastChannel', 'missing'),
 		].map(explain)).toEqual([
 			'signed out: refresh-rejected',
 			'refresh failed: 502',
@@ -284,6 +291,7 @@ describe('errors', () => {
 			'bad option pauseTimeout',
 			'bad tokens',
 			'closed',
+			'unsupported',
 		]);
 	});
 

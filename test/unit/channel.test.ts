@@ -1,5 +1,6 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {createTabChannel, guardedNativeMethod, type TabChannel} from '../../src/channel.js';
+import {UnsupportedError} from '../../src/errors.js';
 import {parseMessage} from '../../src/protocol.js';
 import {createHub} from '../support/hub.js';
 
@@ -179,45 +180,24 @@ describe('createTabChannel', () => {
 	function openTabs(count: number, hub = createHub(), name = channelName()) {
 		const tabs = Array.from({length: count}, (_, index) => {
 			const onMessage = vi.fn();
-			const onLeadership = vi.fn();
-			const channel = createTabChannel({name, tabId: `tab-${index}`, method: hub.method, onMessage, onLeadership});
+			const channel = createTabChannel({name, tabId: `tab-${index}`, method: hub.method});
+			channel.listen(onMessage);
 			opened.push(channel);
-			return {channel, onMessage, onLeadership, isLeader: () => onLeadership.mock.calls.at(-1)?.[0] === true};
+			return {channel, onMessage};
 		});
 		return {hub, tabs, name};
 	}
 
-	for (const count of [2, 3]) {
-		it(`elects exactly one leader among ${count} tabs within a second`, async () => {
-			const {tabs} = openTabs(count);
-			await vi.advanceTimersByTimeAsync(1000);
-			expect(tabs.filter(tab => tab.isLeader())).toHaveLength(1);
-			// Stays that way.
-			await vi.advanceTimersByTimeAsync(5000);
-			expect(tabs.filter(tab => tab.isLeader())).toHaveLength(1);
-			expect(tabs.flatMap(tab => tab.onLeadership.mock.calls).filter(call => call[0] === true)).toHaveLength(1);
-		});
-	}
-
-	it('hands leadership to another tab when the leader closes', async () => {
-		const {tabs} = openTabs(3);
-		await vi.advanceTimersByTimeAsync(1000);
-		const leader = tabs.find(tab => tab.isLeader())!;
-		leader.channel.close();
-		await vi.advanceTimersByTimeAsync(1000);
-		const others = tabs.filter(tab => tab !== leader);
-		expect(others.filter(tab => tab.isLeader())).toHaveLength(1);
-	});
-
 	it('delivers posted bodies to the other tabs, in the protocol envelope, not to itself', async () => {
 		const {tabs} = openTabs(3);
-		tabs[0]!.channel.post({kind: 'refreshing', generation: 4});
+		const of = {epoch: 1, session: 's', generation: 4};
+		tabs[0]!.channel.post({kind: 'refreshing', of});
 		await vi.advanceTimersByTimeAsync(50);
 		expect(tabs[0]!.onMessage).not.toHaveBeenCalled();
 		for (const tab of tabs.slice(1)) {
 			expect(tab.onMessage).toHaveBeenCalledTimes(1);
 			const data = tab.onMessage.mock.calls[0]![0] as unknown;
-			expect(data).toEqual({v: 1, from: 'tab-0', kind: 'refreshing', generation: 4});
+			expect(data).toEqual({v: 2, from: 'tab-0', kind: 'refreshing', of});
 			expect(parseMessage(data)).toEqual(data);
 		}
 	});
@@ -231,7 +211,7 @@ describe('createTabChannel', () => {
 		expect(b.tabs[0]!.onMessage).not.toHaveBeenCalled();
 	});
 
-	it('passes injected junk to onMessage without throwing (parsing is the session\'s job)', async () => {
+	it('passes injected junk to the listener without throwing (parsing is the session\'s job)', async () => {
 		const {hub, tabs, name} = openTabs(2);
 		hub.inject(name, {type: 'message', time: Date.now() * 1000 * 2, data: 'junk'});
 		await vi.advanceTimersByTimeAsync(50);
@@ -264,22 +244,33 @@ describe('createTabChannel', () => {
 		const {tabs} = openTabs(1);
 		tabs[0]!.channel.close();
 		expect(() => {
-			tabs[0]!.channel.post({kind: 'refresh-request', generation: 1});
+			tabs[0]!.channel.post({kind: 'refresh-request', of: {epoch: 1, session: 's', generation: 1}});
 		}).not.toThrow();
 		await vi.advanceTimersByTimeAsync(100);
 	});
 
-	it('does not report leadership after close, and frees its hub state', async () => {
-		const {hub, tabs} = openTabs(2);
+	it('delivers nothing after close, and frees its hub state', async () => {
+		const {hub, tabs, name} = openTabs(2);
 		for (const tab of tabs) {
 			tab.channel.close();
 		}
 
+		hub.inject(name, {type: 'message', time: Date.now() * 1000 * 2, data: 'late'});
 		await vi.advanceTimersByTimeAsync(5000);
 		for (const tab of tabs) {
-			expect(tab.onLeadership).not.toHaveBeenCalledWith(true);
+			expect(tab.onMessage).not.toHaveBeenCalled();
 		}
 
 		expect(hub.open).toBe(0);
+	});
+
+	it('throws a typed UnsupportedError where there is no BroadcastChannel and no method was given', () => {
+		vi.stubGlobal('BroadcastChannel', undefined);
+		try {
+			expect(() => createTabChannel({name: channelName(), tabId: 'tab-x', method: undefined})).toThrow(UnsupportedError);
+			expect(() => createTabChannel({name: channelName(), tabId: 'tab-x', method: undefined})).toThrow(/no BroadcastChannel/);
+		} finally {
+			vi.unstubAllGlobals();
+		}
 	});
 });

@@ -22,7 +22,7 @@ function fakeGate() {
 		isAuthorized: vi.fn((url: URL) => url.origin === origin),
 		acquire: vi.fn(async (signal: AbortSignal) => {
 			signal.throwIfAborted();
-			return {accessToken: `token-${generation}`, generation};
+			return {accessToken: `token-${generation}`, version: generation};
 		}),
 		renew: vi.fn(async (from: number, _signal: AbortSignal) => {
 			if (from >= generation) {
@@ -258,8 +258,8 @@ describe('401 handling', () => {
 		const gate = fakeGate();
 		// Another tab refreshed while the request was in flight: renew returns at once.
 		gate.renew.mockImplementation(async () => undefined);
-		gate.acquire.mockImplementationOnce(async () => ({accessToken: 'token-1', generation: 1}))
-			.mockImplementationOnce(async () => ({accessToken: 'token-2', generation: 2}));
+		gate.acquire.mockImplementationOnce(async () => ({accessToken: 'token-1', version: 1}))
+			.mockImplementationOnce(async () => ({accessToken: 'token-2', version: 2}));
 		const server = fakeServer(401, 200);
 		await settle(api(gate, server).get(`${origin}/api`).json());
 		expect(server.seen.map(request => request.authorization)).toEqual(['Bearer token-1', 'Bearer token-2']);
@@ -377,6 +377,105 @@ describe('retry options', () => {
 		expect(body).toEqual({status: 200, n: 2});
 		expect(server.seen.map(request => request.authorization)).toEqual(['Bearer token-1', 'Bearer token-2']);
 		expect(gate.renew).toHaveBeenCalledTimes(1);
+	});
+});
+
+describe('the app\'s retry options, per request and through extend or create', () => {
+	const retriedWith = (): {hook: (state: {error: unknown}) => void; errors: unknown[]} => {
+		const errors: unknown[] = [];
+		return {errors, hook: ({error}) => errors.push(error)};
+	};
+
+	it('a per-request retry number never retries the session\'s own error (it replaces no guard)', async () => {
+		for (const retry of [3, {limit: 3}, 0]) {
+			const gate = fakeGate();
+			gate.acquire.mockRejectedValue(new LoggedOutError('logout'));
+			const seen = retriedWith();
+			const started = Date.now();
+			const error = await rejection(api(gate, fakeServer(200)).get(`${origin}/api`, {retry, hooks: {beforeRetry: [seen.hook]}}));
+			expect(error).toBeInstanceOf(LoggedOutError);
+			expect(seen.errors).toEqual([]);
+			expect(gate.acquire).toHaveBeenCalledTimes(1);
+			// No backoff: ky's first retry would wait 300 ms.
+			expect(Date.now() - started).toBeLessThan(300);
+		}
+	});
+
+	it('a PauseTimeoutError is not retried with a fresh pause, whatever the per-request retry says', async () => {
+		const gate = fakeGate();
+		gate.acquire.mockRejectedValue(new PauseTimeoutError(1000));
+		const error = await rejection(api(gate, fakeServer(200)).get(`${origin}/api`, {retry: {limit: 5, shouldRetry: () => true}}));
+		expect(error).toBeInstanceOf(PauseTimeoutError);
+		expect(gate.acquire).toHaveBeenCalledTimes(1);
+	});
+
+	it('honours a per-request limit above the instance\'s, and the 401 retry keeps its own slot', async () => {
+		const gate = fakeGate();
+		const server = fakeServer(503, 503, 503, 503, 200);
+		const body = await settle(api(gate, server).get(`${origin}/api`, {retry: {limit: 4}}).json());
+		expect(body).toEqual({status: 200, n: 5});
+		const withAuth = fakeServer(401, 503, 503, 503, 503, 200);
+		const afterRefusal = await settle(api(fakeGate(), withAuth).get(`${origin}/api`, {retry: 4}).json());
+		expect(afterRefusal).toEqual({status: 200, n: 6});
+		// One more 503 than the limit reaches the caller.
+		const tooMany = fakeServer(503, 503, 503, 503, 503, 200);
+		const error = await rejection(api(fakeGate(), tooMany).get(`${origin}/api`, {retry: 4}));
+		expect((error as HTTPError).response.status).toBe(503);
+		expect(tooMany.seen).toHaveLength(5);
+	});
+
+	it('honours a limit set through extend, on the extended instance only', async () => {
+		const base = api(fakeGate(), fakeServer(503, 503, 503, 503, 200));
+		const body = await settle(base.extend({retry: {limit: 4}}).get(`${origin}/api`).json());
+		expect(body).toEqual({status: 200, n: 5});
+		const server = fakeServer(503, 503, 503, 503, 200);
+		const plain = api(fakeGate(), server);
+		plain.extend({retry: {limit: 4}});
+		const error = await rejection(plain.get(`${origin}/api`));
+		expect((error as HTTPError).response.status).toBe(503);
+		expect(server.seen).toHaveLength(3);
+	});
+
+	it('an instance from extend or create keeps the bearer and the 401 retry', async () => {
+		for (const make of [(client: ReturnType<typeof api>) => client.extend({headers: {'x-app': '1'}}), (client: ReturnType<typeof api>) => client.create({})]) {
+			const gate = fakeGate();
+			const server = fakeServer(401, 200);
+			const body = await settle(make(api(gate, server)).get(`${origin}/api`).json());
+			expect(body).toEqual({status: 200, n: 2});
+			expect(server.seen.map(request => request.authorization)).toEqual(['Bearer token-1', 'Bearer token-2']);
+		}
+	});
+
+	it('extend with a function sees the parent\'s retry, and its own limit holds', async () => {
+		const client = api(fakeGate(), fakeServer(503, 503, 503, 200), {kyOptions: {retry: 1}});
+		let seenRetry: unknown;
+		const extended = client.extend(parent => {
+			seenRetry = parent.retry;
+			return {retry: 3};
+		});
+		expect(seenRetry).toBe(1);
+		await expect(settle(extended.get(`${origin}/api`).json())).resolves.toEqual({status: 200, n: 4});
+	});
+});
+
+describe('the bearer after the app\'s hooks', () => {
+	it('is removed when an app hook sends the request to an origin that may not have it', async () => {
+		const gate = fakeGate();
+		const server = fakeServer(200);
+		const redirect = (request: Request) => new Request(request.url.replace(origin, 'https://elsewhere.example'), request);
+		await settle(api(gate, server, {kyOptions: {hooks: {beforeRequest: [redirect]}}}).get(`${origin}/api`).json());
+		expect(server.seen[0]!.url).toBe('https://elsewhere.example/api');
+		expect(server.seen[0]!.authorization).toBeNull();
+	});
+
+	it('stays when the app hook keeps an authorized URL, and an app\'s own header to another origin is left alone', async () => {
+		const gate = fakeGate();
+		const server = fakeServer(200);
+		const move = (request: Request) => new Request(request.url.replace('/api', '/v2/api'), request);
+		await settle(api(gate, server, {kyOptions: {hooks: {beforeRequest: [move]}}}).get(`${origin}/api`).json());
+		expect(server.seen[0]!.authorization).toBe('Bearer token-1');
+		await settle(api(gate, server).get('https://elsewhere.example/x', {headers: {authorization: 'Basic abc'}}).json());
+		expect(server.seen[1]!.authorization).toBe('Basic abc');
 	});
 });
 

@@ -1,9 +1,13 @@
 import {describe, expect, it, vi} from 'vitest';
-import {withLock, type LockManagerLike} from '../../src/locks.js';
+import {systemClock} from '../../src/clock.js';
+import {LockWaitTimeout, withLock, type LockManagerLike} from '../../src/locks.js';
 import {createLockManager} from '../support/locks.js';
 
 let counter = 0;
 const lockName = () => `tab-session-test:lock:${++counter}`;
+
+/** A wait of a minute at most, on the real clock. */
+const wait = (signal: AbortSignal = new AbortController().signal, timeout = 60_000) => ({signal, timeout, clock: systemClock});
 
 function deferred<T = void>() {
 	let resolve!: (value: T) => void;
@@ -18,13 +22,13 @@ function deferred<T = void>() {
 describe('withLock without a lock manager', () => {
 	it('runs the task at once with contended=false and returns its value', async () => {
 		const task = vi.fn(async (contended: boolean) => `ran:${String(contended)}`);
-		await expect(withLock(null, lockName(), new AbortController().signal, task)).resolves.toBe('ran:false');
+		await expect(withLock(null, lockName(), wait(), task)).resolves.toBe('ran:false');
 		expect(task).toHaveBeenCalledTimes(1);
 	});
 
 	it('passes the task error through', async () => {
 		const error = new Error('task broke');
-		await expect(withLock(null, lockName(), new AbortController().signal, async () => {
+		await expect(withLock(null, lockName(), wait(), async () => {
 			throw error;
 		})).rejects.toBe(error);
 	});
@@ -35,7 +39,7 @@ describe('withLock with a lock manager', () => {
 		const locks = createLockManager();
 		const name = lockName();
 		let heldDuringTask = false;
-		const result = await withLock(locks.manager, name, new AbortController().signal, async contended => {
+		const result = await withLock(locks.manager, name, wait(), async contended => {
 			heldDuringTask = locks.isHeld(name);
 			return contended;
 		});
@@ -61,9 +65,8 @@ describe('withLock with a lock manager', () => {
 			return label;
 		};
 
-		const signal = new AbortController().signal;
-		const first = withLock(locks.manager, name, signal, task('first', releaseFirst.promise));
-		const second = withLock(locks.manager, name, signal, task('second'));
+				const first = withLock(locks.manager, name, wait(), task('first', releaseFirst.promise));
+		const second = withLock(locks.manager, name, wait(), task('second'));
 		// Let everything that can run, run.
 		for (let index = 0; index < 20; index++) {
 			await Promise.resolve();
@@ -81,11 +84,11 @@ describe('withLock with a lock manager', () => {
 	it('keeps locks of different names independent', async () => {
 		const locks = createLockManager();
 		const hold = deferred();
-		const a = withLock(locks.manager, lockName(), new AbortController().signal, async contended => {
+		const a = withLock(locks.manager, lockName(), wait(), async contended => {
 			await hold.promise;
 			return contended;
 		});
-		const b = withLock(locks.manager, lockName(), new AbortController().signal, async contended => contended);
+		const b = withLock(locks.manager, lockName(), wait(), async contended => contended);
 		await expect(b).resolves.toBe(false);
 		hold.resolve();
 		await expect(a).resolves.toBe(false);
@@ -95,10 +98,10 @@ describe('withLock with a lock manager', () => {
 		const locks = createLockManager();
 		const name = lockName();
 		const hold = deferred();
-		const first = withLock(locks.manager, name, new AbortController().signal, async () => hold.promise);
+		const first = withLock(locks.manager, name, wait(), async () => hold.promise);
 		const controller = new AbortController();
 		const queuedTask = vi.fn(async () => 'should not run');
-		const queued = withLock(locks.manager, name, controller.signal, queuedTask);
+		const queued = withLock(locks.manager, name, wait(controller.signal), queuedTask);
 		const rejection = expect(queued).rejects.toBe('cancelled');
 		await Promise.resolve();
 		controller.abort('cancelled');
@@ -113,11 +116,11 @@ describe('withLock with a lock manager', () => {
 		const locks = createLockManager();
 		const name = lockName();
 		const hold = deferred();
-		const first = withLock(locks.manager, name, new AbortController().signal, async () => hold.promise);
+		const first = withLock(locks.manager, name, wait(), async () => hold.promise);
 		const controller = new AbortController();
 		controller.abort('gone');
 		const task = vi.fn(async () => 1);
-		await expect(withLock(locks.manager, name, controller.signal, task)).rejects.toBe('gone');
+		await expect(withLock(locks.manager, name, wait(controller.signal), task)).rejects.toBe('gone');
 		expect(task).not.toHaveBeenCalled();
 		hold.resolve();
 		await first;
@@ -133,21 +136,66 @@ describe('withLock with a lock manager', () => {
 			},
 		};
 		const controller = new AbortController();
-		await expect(withLock(manager, lockName(), controller.signal, async contended => contended)).resolves.toBe(true);
+		await expect(withLock(manager, lockName(), wait(controller.signal), async contended => contended)).resolves.toBe(true);
 		expect(calls).toHaveLength(2);
 		expect(calls[0]).toEqual({ifAvailable: true});
-		expect(calls[1]!.signal).toBe(controller.signal);
+		expect(calls[1]!.signal).toBeInstanceOf(AbortSignal);
 		expect(calls[1]!.ifAvailable).toBeUndefined();
+	});
+
+	it('gives up a wait that outlasts its bound with LockWaitTimeout, and leaves the queue', async () => {
+		vi.useFakeTimers({toFake: ['setTimeout', 'clearTimeout', 'Date']});
+		try {
+			const locks = createLockManager();
+			const name = lockName();
+			const hold = deferred();
+			const first = withLock(locks.manager, name, wait(), async () => hold.promise);
+			const task = vi.fn(async () => 'should not run');
+			const queued = withLock(locks.manager, name, wait(undefined, 5000), task);
+			const rejection = expect(queued).rejects.toBeInstanceOf(LockWaitTimeout);
+			await vi.advanceTimersByTimeAsync(5000);
+			await rejection;
+			hold.resolve();
+			await first;
+			expect(task).not.toHaveBeenCalled();
+			expect(locks.isHeld(name)).toBe(false);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it('leaves no listener on the caller\'s signal once granted, and a later abort does not stop the task', async () => {
+		const locks = createLockManager();
+		const name = lockName();
+		const hold = deferred();
+		const first = withLock(locks.manager, name, wait(), async () => hold.promise);
+		const controller = new AbortController();
+		const add = vi.spyOn(controller.signal, 'addEventListener');
+		const remove = vi.spyOn(controller.signal, 'removeEventListener');
+		const release = deferred();
+		const queued = withLock(locks.manager, name, wait(controller.signal), async () => {
+			await release.promise;
+			return 'done';
+		});
+		hold.resolve();
+		await first;
+		await vi.waitFor(() => {
+			expect(locks.isHeld(name)).toBe(true);
+		});
+		expect(remove).toHaveBeenCalledTimes(add.mock.calls.length);
+		controller.abort('late');
+		release.resolve();
+		await expect(queued).resolves.toBe('done');
 	});
 
 	it('releases the lock when the task throws', async () => {
 		const locks = createLockManager();
 		const name = lockName();
 		const error = new Error('refresh blew up');
-		await expect(withLock(locks.manager, name, new AbortController().signal, async () => {
+		await expect(withLock(locks.manager, name, wait(), async () => {
 			throw error;
 		})).rejects.toBe(error);
 		expect(locks.isHeld(name)).toBe(false);
-		await expect(withLock(locks.manager, name, new AbortController().signal, async contended => contended)).resolves.toBe(false);
+		await expect(withLock(locks.manager, name, wait(), async contended => contended)).resolves.toBe(false);
 	});
 });

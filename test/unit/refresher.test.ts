@@ -76,6 +76,7 @@ describe('createRefresher', () => {
 		expect(outcome).toEqual({
 			type: 'ok',
 			tokens: {accessToken: 'new-at', refreshToken: 'new-rt', expiresAt: start + 60_000, issuedAt: start},
+			status: 200,
 		});
 		expect(calls).toHaveLength(1);
 		expect(calls[0]!.url).toBe('http://localhost:3000/auth/refresh');
@@ -254,7 +255,7 @@ describe('createRefresher', () => {
 		expect(refreshRequest).toHaveBeenCalledWith({accessToken: accessSecret, refreshToken: refreshSecret});
 		expect(parseRefreshResponse).toHaveBeenCalledTimes(1);
 		expect(parseRefreshResponse.mock.calls[0]![1]).toBeInstanceOf(Response);
-		expect(outcome).toEqual({type: 'ok', tokens: {accessToken: 'oauth-at', refreshToken: 'oauth-rt', expiresAt: start + 120_000, issuedAt: start}});
+		expect(outcome).toEqual({type: 'ok', tokens: {accessToken: 'oauth-at', refreshToken: 'oauth-rt', expiresAt: start + 120_000, issuedAt: start}, status: 200});
 		const init = calls[0]!.init;
 		expect(init.method).toBe('POST');
 		expect(init.credentials).toBe('include');
@@ -278,7 +279,7 @@ describe('createRefresher', () => {
 			new Response(`{"accessToken": "${accessSecret}", "refreshToken": "${refreshSecret}"`),
 			json({accessToken: `${accessSecret} ${refreshSecret}`}),
 			json({accessToken: accessSecret, refreshToken: `${refreshSecret}\n`}),
-			json({accessToken: accessSecret, refreshToken: refreshSecret, expiresIn: -1}),
+			json({accessToken: accessSecret, refreshToken: refreshSecret, expiresIn: 'soon'}),
 			new TypeError('Failed to fetch'),
 		];
 		for (const body of bodies) {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {InvalidTokensError} from '../../src/errors.js';
-import {parseTokenSet, toTokenSet, type TokenSet} from '../../src/tokens.js';
+import {minTokenLifetime, parseTokenSet, toTokenSet, unusableLifetime, type TokenSet} from '../../src/tokens.js';
 
 const now = 1_700_000_000_000;
 const tenYearsSeconds = 10 * 365 * 24 * 3600;
@@ -92,10 +92,10 @@ describe('toTokenSet', () => {
 	}
 
 	const badExpiresIn: Array<[string, unknown]> = [
-		['negative', -1],
 		['NaN', Number.NaN],
 		['Infinity', Number.POSITIVE_INFINITY],
 		['above ten years (ms sent as seconds)', tenYearsSeconds + 1],
+		['below minus ten years', -tenYearsSeconds - 1],
 		['a huge number', 1e15],
 		['a negative string', '-5'],
 		['an exponent string', '1e3'],
@@ -109,6 +109,21 @@ describe('toTokenSet', () => {
 			expect(() => toTokenSet({accessToken: 'at', expiresIn}, now)).toThrow(InvalidTokensError);
 		});
 	}
+
+	it('takes a negative expiresIn as a token already expired (the lifetime floor refuses it; a refresh still keeps the refresh token)', () => {
+		const set = toTokenSet({accessToken: 'at', refreshToken: 'rt', expiresIn: -5}, now);
+		expect(set.expiresAt).toBe(now - 5000);
+		expect(unusableLifetime(set, now)).toMatch(/expires on arrival/);
+	});
+
+	it('calls a lifetime under a second unusable, and one of a second or more usable', () => {
+		expect(unusableLifetime(toTokenSet({accessToken: 'at', expiresIn: 0}, now), now)).toMatch(/on arrival, under the minimum lifetime of 1000 ms/);
+		expect(unusableLifetime(toTokenSet({accessToken: 'at', expiresIn: 0.3}, now), now)).toMatch(/in 300 ms/);
+		expect(unusableLifetime(toTokenSet({accessToken: 'at', expiresAt: now - 60_000}, now), now)).toMatch(/on arrival/);
+		expect(unusableLifetime(toTokenSet({accessToken: 'at', expiresIn: 1}, now), now)).toBeUndefined();
+		expect(unusableLifetime(toTokenSet({accessToken: 'at'}, now), now)).toBeUndefined();
+		expect(minTokenLifetime).toBe(1000);
+	});
 
 	for (const [label, expiresAt] of [['zero', 0], ['negative', -5], ['NaN', Number.NaN], ['beyond ten years from now', now + (tenYearsSeconds * 1000) + 1], ['a word', 'tomorrow']] as const) {
 		it(`rejects an expiresAt that is ${label}`, () => {

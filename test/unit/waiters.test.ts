@@ -45,7 +45,7 @@ function setup() {
 const flush = async () => vi.advanceTimersByTimeAsync(0);
 
 describe('settle', () => {
-	it('resolves only waiters that wait for an older generation', async () => {
+	it('resolves only waiters that wait for an older version', async () => {
 		const {waiters, options} = setup();
 		const older = track(waiters.wait(2, options()));
 		const same = track(waiters.wait(3, options()));
@@ -67,20 +67,15 @@ describe('settle', () => {
 });
 
 describe('fail', () => {
-	it('rejects non-tolerant waiters up to the generation with the error', async () => {
+	it('rejects every non-tolerant waiter with the error', async () => {
 		const {waiters, options} = setup();
 		const error = new RefreshFailedError('down', 503);
-		const covered = track(waiters.wait(3, options()));
-		const older = track(waiters.wait(1, options()));
-		const later = track(waiters.wait(4, options()));
-		waiters.fail(3, error, true);
+		const first = track(waiters.wait(3, options()));
+		const second = track(waiters.wait(3, options()));
+		waiters.fail(error, true);
 		await flush();
-		expect(covered.outcome).toEqual({state: 'rejected', error});
-		expect(older.outcome).toEqual({state: 'rejected', error});
-		expect(later.outcome.state).toBe('pending');
-		expect(waiters.size).toBe(1);
-		waiters.rejectAll(new LoggedOutError('logout'));
-		await flush();
+		expect(first.outcome).toEqual({state: 'rejected', error});
+		expect(second.outcome).toEqual({state: 'rejected', error});
 		expect(waiters.size).toBe(0);
 	});
 
@@ -88,7 +83,7 @@ describe('fail', () => {
 		const {waiters, options} = setup();
 		const tolerant = track(waiters.wait(3, options({tolerant: true})));
 		const strict = track(waiters.wait(3, options()));
-		waiters.fail(3, new RefreshFailedError('down', 500), true);
+		waiters.fail(new RefreshFailedError('down', 500), true);
 		await flush();
 		expect(tolerant.outcome.state).toBe('resolved');
 		expect(strict.outcome.state).toBe('rejected');
@@ -99,7 +94,7 @@ describe('fail', () => {
 		const {waiters, options} = setup();
 		const error = new RefreshFailedError('down', null);
 		const tolerant = track(waiters.wait(3, options({tolerant: true})));
-		waiters.fail(3, error, false);
+		waiters.fail(error, false);
 		await flush();
 		expect(tolerant.outcome).toEqual({state: 'rejected', error});
 		expect(waiters.size).toBe(0);
@@ -107,18 +102,16 @@ describe('fail', () => {
 });
 
 describe('release', () => {
-	it('resolves tolerant waiters up to the generation and leaves the rest waiting', async () => {
+	it('resolves tolerant waiters and leaves the others waiting', async () => {
 		const {waiters, options} = setup();
 		const tolerant = track(waiters.wait(2, options({tolerant: true})));
-		const tolerantLater = track(waiters.wait(5, options({tolerant: true})));
 		const strict = track(waiters.wait(2, options()));
-		waiters.release(2);
+		waiters.release();
 		await flush();
 		expect(tolerant.outcome.state).toBe('resolved');
-		expect(tolerantLater.outcome.state).toBe('pending');
 		expect(strict.outcome.state).toBe('pending');
-		expect(waiters.size).toBe(2);
-		waiters.settle(6);
+		expect(waiters.size).toBe(1);
+		waiters.settle(3);
 		await flush();
 		expect(waiters.size).toBe(0);
 	});
@@ -227,7 +220,7 @@ describe('no leaks', () => {
 		expect(waiters.size).toBe(2);
 		await vi.advanceTimersByTimeAsync(50);
 		expect(waiters.size).toBe(1);
-		waiters.fail(8, new RefreshFailedError('x', null), false);
+		waiters.fail(new RefreshFailedError('x', null), false);
 		expect(waiters.size).toBe(0);
 		expect(vi.getTimerCount()).toBe(0);
 	});

@@ -1,0 +1,79 @@
+import type {Clock} from './clock.js';
+import {compareStamps, emptyRecord, isNewer, stampOf, type SessionRecord} from './record.js';
+import type {Fence, RecordStore} from './storage.js';
+
+/** What storage knows that this tab may not: a newer record, or only the fence of one. */
+export interface StoredNews {
+	/** A newer record to adopt: the shared one, or the end of the session the fence reports. */
+	record: SessionRecord | undefined;
+	/** Newer tokens exist that this tab cannot read: they must come over the channel. */
+	behind: boolean;
+}
+
+const endedFromFence = (fence: Fence): SessionRecord => ({
+	epoch: fence.epoch,
+	session: fence.session,
+	generation: fence.generation,
+	writer: fence.writer,
+	tokens: null,
+	ended: fence.ended ?? 'logout',
+});
+
+/**
+ * The record this tab holds and the rules it changes by: a candidate is
+ * adopted only when newer (record.ts), and is persisted as it is. `version`
+ * counts the adoptions, so a request can tell whether the tokens changed
+ * since it sent its own.
+ */
+export function createRecordKeeper(deps: {tabId: string; clock: Clock; store: RecordStore}) {
+	const {tabId, clock, store} = deps;
+	let record = store.read() ?? emptyRecord(tabId);
+	let version = 0;
+	let highestEpoch = Math.max(record.epoch, store.fence()?.epoch ?? 0);
+
+	return {
+		get record(): SessionRecord {
+			return record;
+		},
+		get version(): number {
+			return version;
+		},
+		/** Adopts `candidate` when it is newer; returns the record it replaced, or undefined. */
+		offer(candidate: SessionRecord): SessionRecord | undefined {
+			highestEpoch = Math.max(highestEpoch, candidate.epoch);
+			if (!isNewer(candidate, record)) {
+				return undefined;
+			}
+
+			const previous = record;
+			record = candidate;
+			version++;
+			// Shared storage usually holds it already (its writer stored it first); write() skips it then.
+			store.write(candidate);
+			return previous;
+		},
+		/**
+		 * The epoch of a login or logout made now: the wall clock, which all tabs
+		 * of a browser share, so the later action wins even over one this tab
+		 * never heard of; and above every epoch seen, should the clock go back.
+		 */
+		nextEpoch: (): number => Math.max(clock.now(), highestEpoch + 1),
+		/** Reads shared storage and the fence. */
+		stored(): StoredNews {
+			const stored = store.read();
+			const newest = stored && isNewer(stored, record) ? stored : record;
+			const fence = store.fence();
+			if (!fence || compareStamps(fence, stampOf(newest)) <= 0) {
+				return {record: newest === record ? undefined : newest, behind: false};
+			}
+
+			if (!fence.open) {
+				return {record: endedFromFence(fence), behind: false};
+			}
+
+			return {record: newest === record ? undefined : newest, behind: true};
+		},
+	};
+}
+
+export type RecordKeeper = ReturnType<typeof createRecordKeeper>;
