@@ -8,10 +8,6 @@ export interface PeersDeps {
 	clock: Clock;
 	options: Pick<NormalizedOptions, 'pauseTimeout' | 'leaderTimeout' | 'debug'>;
 	post(body: MessageBody): void;
-	/** A refresh another tab announced went silent for `pauseTimeout`: stop waiting for it. */
-	onStall(): void;
-	/** The leader did not start the refresh this tab asked for within `leaderTimeout`. */
-	onSilent(of: RecordRef): void;
 }
 
 /**
@@ -40,8 +36,8 @@ export function createPeers(deps: PeersDeps) {
 	};
 
 	return {
-		/** Another tab is refreshing the record `of`. */
-		refreshing(of: RecordRef) {
+		/** Another tab is refreshing the record `of`; `onStall` runs if it stays silent for `pauseTimeout`. */
+		refreshing(of: RecordRef, onStall: () => void) {
 			options.debug('another tab is refreshing: requests wait for it', {generation: of.generation});
 			remote = {of: refOf(of), since: clock.now()};
 			// The leader answered: no need to refresh in its place.
@@ -49,7 +45,7 @@ export function createPeers(deps: PeersDeps) {
 			// Bounded: a refresher that dies silently must not leave tabs "refreshing" forever.
 			stall.set(clock.now() + options.pauseTimeout, () => {
 				remote = undefined;
-				deps.onStall();
+				onStall();
 			});
 		},
 		/** A refresh of `of` announced by another tab is over (failed or abandoned); true when one was known. */
@@ -73,7 +69,7 @@ export function createPeers(deps: PeersDeps) {
 			return remote?.of;
 		},
 		/** Asks the leader to refresh `record`, once; if it stays silent, `onSilent` runs after `leaderTimeout`. */
-		ask(record: SessionRecord) {
+		ask(record: SessionRecord, onSilent: (of: RecordRef) => void) {
 			if (asked && isRecordOf(record, asked.of)) {
 				return;
 			}
@@ -84,7 +80,7 @@ export function createPeers(deps: PeersDeps) {
 			post({kind: 'refresh-request', of});
 			asked = {of, timer: clock.setTimeout(() => {
 				asked = undefined;
-				deps.onSilent(of);
+				onSilent(of);
 			}, options.leaderTimeout)};
 		},
 		/** Some tab asked for a refresh of `of`. */
