@@ -45,6 +45,14 @@ const emptyCounters = () => ({
 	refreshBodyTokens: 0,
 	/** Cookie mode: refresh calls that arrived without the refresh-token cookie. */
 	refreshWithoutCookie: 0,
+	/** Refresh calls answered by a rotating fault ('zero-lifetime', 'past-expiry'): a new pair announced as already expired. */
+	unusableLifetimes: 0,
+	/** Refresh calls that presented a refresh token an earlier call had presented (whatever either answer was). */
+	repeatedRefreshTokens: 0,
+	/** Calls to /api/flaky answered 503 (see `flakyCalls`). */
+	flakyUnavailable: 0,
+	/** Requests to /api/slow received and not answered yet. */
+	slowInFlight: 0,
 });
 
 /** The cookie that holds the refresh token in cookie mode; sent only to the auth endpoints. */
@@ -52,7 +60,19 @@ const refreshCookieName = 'refresh_token';
 const refreshCookiePath = '/api/auth';
 
 /** What `failNext` can make the next refresh calls do instead of answering normally. */
-const faultModes = new Set([500, 502, 503, 'html', 'invalid-json', 'no-access-token', 'hang']);
+const faultModes = new Set([500, 502, 503, 'html', 'invalid-json', 'no-access-token', 'hang', 'zero-lifetime', 'past-expiry']);
+
+/**
+ * Faults that rotate like a good answer (the presented refresh token is spent,
+ * a new pair is issued and valid at this server for `accessTtl`) but announce
+ * an unusable lifetime: `expiresIn: 0`, or no `expiresIn` and an `expiresAt`
+ * (epoch ms) 60 s in the past, as a server with a wrong clock or a unit bug would.
+ * The call that meets one consumes it even when its token is refused (401).
+ */
+const rotatingFaults = new Set(['zero-lifetime', 'past-expiry']);
+
+/** The longest /api/slow waits, so a typo cannot keep a socket open for minutes. */
+const maxSlowMs = 30_000;
 
 const digest = bytes => createHash('sha256').update(bytes).digest('hex');
 
@@ -96,7 +116,11 @@ const refreshCookie = (request, value) => [
  * refreshCookie (true: the refresh token travels in an httpOnly cookie).
  * Resolves with {url, stats(), config(patch), revokeAll(), reset(), close()},
  * for fault tests failNext(...modes), pendingFaults(), faults() and bodies(),
- * and issuedRefreshTokens() (every refresh token handed out, to prove none leaks).
+ * issuedRefreshTokens() (every refresh token handed out, to prove none leaks),
+ * refreshLog() (each refresh call's presented token and outcome), and for the
+ * resilience tests apiLog() and flakyCalls(id) (GET /api/slow?ms=N waits, then
+ * checks the bearer; GET /api/flaky?fail=N answers 503 to the first N calls of
+ * each x-request-id).
  *
  * Cookie mode: login and refresh answer {accessToken, expiresIn} and set the
  * refresh token as an HttpOnly, SameSite=Strict cookie on /api/auth; refresh
@@ -123,6 +147,16 @@ export async function startServer(options = {}) {
 	const faultLog = [];
 	/** Every request to /api/echo-body: {id, method, contentType, length, sha256, canonicalSha256, authorized}. */
 	const echoBodies = [];
+	/**
+	 * Every refresh call: {at, presented (the refresh token it carried, or null), outcome, issued (the
+	 * new refresh token, when it got one)}. outcome: 'rotated', 'grace', 'reuse', 'unknown' (unknown or
+	 * revoked token), a rotating fault's name, or 'fault:<mode>' for a fault that left the token unused.
+	 */
+	let refreshLog = [];
+	/** Every finished request to /api/slow and /api/flaky: {path, id (x-request-id), status, receivedAt, at}. */
+	let apiLog = [];
+	/** /api/flaky: calls seen per x-request-id. */
+	const flakyCounts = new Map();
 
 	const failNext = (...modes) => {
 		for (const mode of modes) {
@@ -220,7 +254,7 @@ export async function startServer(options = {}) {
 	};
 
 	/** The access token's half of a pair: what cookie mode puts in a body. */
-	const withoutRefreshToken = ({accessToken, expiresIn}) => ({accessToken, expiresIn});
+	const withoutRefreshToken = ({accessToken, expiresIn, expiresAt}) => ({accessToken, expiresIn, ...(expiresAt === undefined ? {} : {expiresAt})});
 
 	/** Answers with a new or rotated pair: in cookie mode the refresh token goes in the cookie. */
 	const sendPair = (request, response, pair) => {
@@ -261,8 +295,18 @@ export async function startServer(options = {}) {
 				presented = typeof body.refreshToken === 'string' ? body.refreshToken : '';
 			}
 
-			if (pendingFaults.length > 0) {
-				await answerFault(pendingFaults.shift(), request, response);
+			const logEntry = {at: Date.now(), presented: presented || null, outcome: 'pending', issued: null};
+			if (presented && refreshLog.some(entry => entry.presented === presented)) {
+				counters.repeatedRefreshTokens++;
+			}
+
+			refreshLog.push(logEntry);
+			// A rotating fault is answered below, once the presented token has been checked and spent.
+			const rotatingFault = rotatingFaults.has(pendingFaults[0]) ? pendingFaults.shift() : undefined;
+			if (pendingFaults.length > 0 && rotatingFault === undefined) {
+				const mode = pendingFaults.shift();
+				logEntry.outcome = `fault:${mode}`;
+				await answerFault(mode, request, response);
 				return;
 			}
 
@@ -274,6 +318,7 @@ export async function startServer(options = {}) {
 
 			const entry = refreshTokens.get(presented ?? '');
 			if (!entry || revokedFamilies.has(entry.family)) {
+				logEntry.outcome = 'unknown';
 				rejectRefresh(request, response, {error: 'invalid_grant'});
 				return;
 			}
@@ -283,11 +328,14 @@ export async function startServer(options = {}) {
 					// Within the grace window a retry gets the same new pair, as Auth0 and Okta allow.
 					counters.graceReuses++;
 					counters.refreshOk++;
+					logEntry.outcome = 'grace';
+					logEntry.issued = entry.next.refreshToken;
 					sendPair(request, response, entry.next);
 					return;
 				}
 
 				// Reuse of a spent token: treat it as theft and end every session of the family.
+				logEntry.outcome = 'reuse';
 				counters.reuseDetections++;
 				revokeFamily(entry.family);
 				rejectRefresh(request, response, {error: 'invalid_grant', error_description: 'refresh token reuse detected'});
@@ -297,7 +345,21 @@ export async function startServer(options = {}) {
 			entry.usedAt = Date.now();
 			entry.next = issue(entry.family);
 			counters.refreshOk++;
-			sendPair(request, response, entry.next);
+			logEntry.issued = entry.next.refreshToken;
+			if (rotatingFault === undefined) {
+				logEntry.outcome = 'rotated';
+				sendPair(request, response, entry.next);
+				return;
+			}
+
+			// The pair works here for accessTtl; only the lifetime the answer states is unusable.
+			counters.refreshFaults++;
+			counters.unusableLifetimes++;
+			logEntry.outcome = rotatingFault;
+			faultLog.push({mode: rotatingFault, at: Date.now(), secrets: []});
+			const {expiresIn: _expiresIn, ...pair} = entry.next;
+			const lifetime = rotatingFault === 'zero-lifetime' ? {expiresIn: 0} : {expiresAt: Date.now() - 60_000};
+			sendPair(request, response, {...pair, ...lifetime});
 		} finally {
 			counters.refreshInFlight--;
 		}
@@ -363,9 +425,49 @@ export async function startServer(options = {}) {
 
 		// Read before the bearer check, so a rejected attempt's body is recorded too.
 		const echoed = isEchoBody ? await recordBody(request) : undefined;
+		const logged = ['/api/slow', '/api/flaky'].includes(url.pathname)
+			? {path: url.pathname, id: request.headers['x-request-id'] ?? null, status: 0, receivedAt: Date.now(), at: 0}
+			: undefined;
+		const answer = (status, body, headers) => {
+			if (logged) {
+				logged.status = status;
+				logged.at = Date.now();
+				apiLog.push(logged);
+			}
+
+			send(response, status, body, headers);
+		};
+
+		if (url.pathname === '/api/slow') {
+			// GET /api/slow?ms=N waits N ms and only then checks the bearer: a token revoked
+			// (or expired) during the wait gets a 401, as a slow backend would answer.
+			const ms = Math.min(maxSlowMs, Math.max(0, Number(url.searchParams.get('ms')) || 0));
+			counters.slowInFlight++;
+			try {
+				await new Promise(resolve => {
+					setTimeout(resolve, ms);
+				});
+			} finally {
+				counters.slowInFlight--;
+			}
+		} else if (url.pathname === '/api/flaky') {
+			// GET /api/flaky?fail=N answers 503 to the first N calls of each x-request-id, before
+			// any bearer check (as a proxy in front of the API would); later calls are served normally.
+			// &retryAfter=S adds a Retry-After header (seconds) to the 503s.
+			const key = logged.id ?? '';
+			const calls = (flakyCounts.get(key) ?? 0) + 1;
+			flakyCounts.set(key, calls);
+			if (calls <= (Number(url.searchParams.get('fail')) || 0)) {
+				counters.flakyUnavailable++;
+				const retryAfter = url.searchParams.get('retryAfter');
+				answer(503, {error: 'unavailable', call: calls}, retryAfter === null ? {} : {'retry-after': retryAfter});
+				return;
+			}
+		}
+
 		if (!bearerValid(request)) {
 			counters.rejectedRequests++;
-			send(response, 401, {error: 'invalid_token'}, {'www-authenticate': 'Bearer error="invalid_token"'});
+			answer(401, {error: 'invalid_token'}, {'www-authenticate': 'Bearer error="invalid_token"'});
 			return;
 		}
 
@@ -381,6 +483,10 @@ export async function startServer(options = {}) {
 			send(response, 200, {method, contentType, length, sha256, canonicalSha256});
 		} else if (isHeartbeat) {
 			send(response, 200, {ok: true});
+		} else if (url.pathname === '/api/slow') {
+			answer(200, {waited: Number(url.searchParams.get('ms')) || 0});
+		} else if (url.pathname === '/api/flaky') {
+			answer(200, {calls: flakyCounts.get(logged.id ?? '')});
 		} else {
 			send(response, 404, {error: 'not_found'});
 		}
@@ -435,6 +541,9 @@ export async function startServer(options = {}) {
 
 				case 'POST /api/admin/reset': {
 					counters = emptyCounters();
+					refreshLog = [];
+					apiLog = [];
+					flakyCounts.clear();
 					send(response, 200, {ok: true});
 					return;
 				}
@@ -510,12 +619,21 @@ export async function startServer(options = {}) {
 		},
 		reset() {
 			counters = emptyCounters();
+			refreshLog = [];
+			apiLog = [];
+			flakyCounts.clear();
 		},
-		/** The next refresh calls answer with these faults, in order: 500, 502, 503, 'html', 'invalid-json', 'no-access-token', 'hang'. */
+		/** The next refresh calls answer with these faults, in order: 500, 502, 503, 'html', 'invalid-json', 'no-access-token', 'hang', and the rotating 'zero-lifetime', 'past-expiry'. */
 		failNext,
 		pendingFaults: () => [...pendingFaults],
 		faults: () => faultLog.map(entry => ({...entry, secrets: [...entry.secrets]})),
 		bodies: () => echoBodies.map(entry => ({...entry})),
+		/** Every refresh call: {at, presented, outcome, issued} (see refreshLog above). */
+		refreshLog: () => refreshLog.map(entry => ({...entry})),
+		/** Every finished /api/slow and /api/flaky request: {path, id, status, receivedAt, at}. */
+		apiLog: () => apiLog.map(entry => ({...entry})),
+		/** /api/flaky calls seen for one x-request-id. */
+		flakyCalls: id => flakyCounts.get(id) ?? 0,
 		issuedRefreshTokens: () => [...refreshTokens.keys()],
 		async close() {
 			server.closeAllConnections();

@@ -147,13 +147,13 @@ export function createCoordinator(deps: CoordinatorDeps) {
 		},
 		login(tokens: TokenSet) {
 			failures.clear();
-			const record = loginRecord(keeper.record, tabId, keeper.nextEpoch(), deps.newSessionId(), tokens);
+			const record = loginRecord(keeper.next(), deps.newSessionId(), tokens);
 			driver.adopt(record);
 			post({kind: 'tokens', record});
 		},
 		/** Ends the session every tab holds: a new epoch, so it wins over logins this tab may have missed. */
 		logout() {
-			const record = logoutRecord(keeper.record, tabId, keeper.nextEpoch());
+			const record = logoutRecord(keeper.next(), keeper.record);
 			driver.adopt(record);
 			post({kind: 'logout', record});
 		},

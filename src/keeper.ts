@@ -1,5 +1,5 @@
 import type {Clock} from './clock.js';
-import {compareStamps, emptyRecord, isNewer, stampOf, type SessionRecord} from './record.js';
+import {compareStamps, emptyRecord, isNewer, stampOf, type Next, type SessionRecord} from './record.js';
 import type {Fence, RecordStore} from './storage.js';
 
 /** What storage knows that this tab may not: a newer record, or only the fence of one. */
@@ -29,7 +29,9 @@ export function createRecordKeeper(deps: {tabId: string; clock: Clock; store: Re
 	const {tabId, clock, store} = deps;
 	let record = store.read() ?? emptyRecord(tabId);
 	let version = 0;
-	let highestEpoch = Math.max(record.epoch, store.fence()?.epoch ?? 0);
+	const fence = store.fence();
+	let highestEpoch = Math.max(record.epoch, fence?.epoch ?? 0);
+	let highestGeneration = Math.max(record.generation, fence?.generation ?? 0);
 
 	return {
 		get record(): SessionRecord {
@@ -41,6 +43,7 @@ export function createRecordKeeper(deps: {tabId: string; clock: Clock; store: Re
 		/** Adopts `candidate` when it is newer; returns the record it replaced, or undefined. */
 		offer(candidate: SessionRecord): SessionRecord | undefined {
 			highestEpoch = Math.max(highestEpoch, candidate.epoch);
+			highestGeneration = Math.max(highestGeneration, candidate.generation);
 			if (!isNewer(candidate, record)) {
 				return undefined;
 			}
@@ -53,11 +56,13 @@ export function createRecordKeeper(deps: {tabId: string; clock: Clock; store: Re
 			return previous;
 		},
 		/**
-		 * The epoch of a login or logout made now: the wall clock, which all tabs
-		 * of a browser share, so the later action wins even over one this tab
-		 * never heard of; and above every epoch seen, should the clock go back.
+		 * Where a login or logout made now stands. Its epoch is the wall clock,
+		 * which all tabs of a browser share, so the later action wins even over
+		 * one this tab never heard of, and above every epoch seen, should the
+		 * clock go back. Its generation is above every one seen, so generations
+		 * only grow in the tabs that adopt it.
 		 */
-		nextEpoch: (): number => Math.max(clock.now(), highestEpoch + 1),
+		next: (): Next => ({epoch: Math.max(clock.now(), highestEpoch + 1), generation: highestGeneration + 1, writer: tabId}),
 		/** Reads shared storage and the fence. */
 		stored(): StoredNews {
 			const stored = store.read();

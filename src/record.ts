@@ -91,12 +91,19 @@ export const isRecordOf = (record: SessionRecord, ref: RecordRef): boolean =>
 
 // --- building records -------------------------------------------------------------
 
-export const loginRecord = (current: SessionRecord, writer: string, epoch: number, session: string, tokens: TokenSet): SessionRecord =>
-	({epoch, session, generation: current.generation + 1, writer, tokens, ended: null});
+/** Where a login or logout made now stands: its epoch, and a generation above any this tab has seen. */
+export interface Next {
+	epoch: number;
+	generation: number;
+	writer: string;
+}
+
+export const loginRecord = (next: Next, session: string, tokens: TokenSet): SessionRecord =>
+	({...next, session, tokens, ended: null});
 
 /** An explicit logout: a new epoch, so it beats every login made before it, also one this tab missed. */
-export const logoutRecord = (current: SessionRecord, writer: string, epoch: number): SessionRecord =>
-	({epoch, session: current.session, generation: current.generation + 1, writer, tokens: null, ended: 'logout'});
+export const logoutRecord = (next: Next, current: SessionRecord): SessionRecord =>
+	({...next, session: current.session, tokens: null, ended: 'logout'});
 
 /** The session `from` belongs to, ended by the refresh endpoint: it keeps its epoch, so a later login still wins. */
 export const rejectedRecord = (from: SessionRecord, writer: string): SessionRecord =>

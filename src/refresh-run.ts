@@ -119,7 +119,7 @@ export function createRefreshRun(deps: RefreshRunDeps) {
 		const record = refreshedRecord(from, tabId, answer.tokens);
 		store.write(record);
 		debug('refresh succeeded', {generation: record.generation, duration: clock.now() - started});
-		const problem = unusableLifetime(answer.tokens, clock.now());
+		const problem = unusableLifetime(answer.tokens);
 		if (!problem) {
 			return {type: 'ok', record};
 		}

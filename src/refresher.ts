@@ -56,6 +56,7 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 			timeout.abort(new AttemptError(`the refresh endpoint did not answer within ${options.refreshTimeout} ms`, null));
 		}, options.refreshTimeout);
 		const combined = linkSignals([signal, timeout.signal]);
+		let onAbort: (() => void) | undefined;
 		try {
 			const init = options.refreshRequest({accessToken: tokens.accessToken, refreshToken: tokens.refreshToken});
 			let response: Response;
@@ -70,9 +71,11 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 						signal: combined.signal,
 					}),
 					new Promise<never>((_resolve, reject) => {
-						combined.signal.addEventListener('abort', () => {
+						onAbort = () => {
 							reject(combined.signal.reason);
-						}, {once: true});
+						};
+
+						combined.signal.addEventListener('abort', onAbort, {once: true});
 					}),
 				]);
 			} catch (error) {
@@ -124,8 +127,12 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 				throw new AttemptError(`the refresh response is not usable: ${error instanceof Error ? error.message : 'parse failed'}`, response.status, {cause: error});
 			}
 		} finally {
+			// Nothing of an attempt outlives it: a session refreshes every few minutes for days.
 			clock.clearTimeout(timer);
 			combined.dispose();
+			if (onAbort) {
+				combined.signal.removeEventListener('abort', onAbort);
+			}
 		}
 	}
 

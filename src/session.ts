@@ -205,7 +205,7 @@ export function initSession(input: SessionOptions): Session {
 		async login(tokens) {
 			checkOpen();
 			const tokenSet = toTokenSet(tokens, clock.now());
-			const problem = unusableLifetime(tokenSet, clock.now());
+			const problem = unusableLifetime(tokenSet);
 			if (problem) {
 				throw new InvalidTokensError(problem);
 			}

@@ -122,13 +122,14 @@ export function toTokenSet(input: unknown, now: number, previousRefreshToken: st
  */
 export const minTokenLifetime = 1000;
 
-/** Why tokens that just arrived cannot be used, or undefined when they can. */
-export function unusableLifetime(tokens: TokenSet, now: number): string | undefined {
-	if (tokens.expiresAt === null || tokens.expiresAt - now >= minTokenLifetime) {
+/** Why tokens that just arrived cannot be used, or undefined when they can: their lifetime from receipt (`issuedAt`). */
+export function unusableLifetime(tokens: TokenSet): string | undefined {
+	const left = tokens.expiresAt === null ? Number.POSITIVE_INFINITY : tokens.expiresAt - tokens.issuedAt;
+	if (left >= minTokenLifetime) {
 		return undefined;
 	}
 
-	return `the access token expires ${tokens.expiresAt <= now ? 'on arrival' : `in ${tokens.expiresAt - now} ms`}, under the minimum lifetime of ${minTokenLifetime} ms`;
+	return `the access token expires ${left <= 0 ? 'on arrival' : `in ${left} ms`}, under the minimum lifetime of ${minTokenLifetime} ms`;
 }
 
 /** Checks a token set that came from storage or another tab; undefined when malformed. */

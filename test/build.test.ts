@@ -84,6 +84,20 @@ describe('script-tag build (dist/tab-session.global.js)', () => {
 		}, {timeout: 2000, interval: 10});
 		await expect(second.getAccessToken()).resolves.toBe('access-1');
 	});
+	it('throws the package\'s typed UnsupportedError in a page without BroadcastChannel, never a bare Error', () => {
+		const window = pageWithScript();
+		window.BroadcastChannel = undefined;
+		let thrown: unknown;
+		try {
+			window.TabSession!.initSession({refreshUrl: '/auth/refresh', storage: 'memory', fetch: fakeFetch()});
+		} catch (error) {
+			thrown = error;
+		}
+
+		expect(thrown).toBeInstanceOf(window.TabSession!.UnsupportedError);
+		expect(thrown).toMatchObject({code: 'UNSUPPORTED', feature: 'BroadcastChannel'});
+		expect(window.TabSession!.isSessionError(thrown)).toBe(true);
+	});
 });
 
 describe('module builds (dist/tab-session.js, dist/tab-session.cjs)', () => {

@@ -397,3 +397,124 @@ export function expectAgreement(states: readonly TabState[], generation: number)
 
 	expect(states.filter(state => state.role === 'leader')).toHaveLength(1);
 }
+
+// --- observing without throwing, timed requests, page lifecycle ---------------------
+
+/**
+ * Like `waitFor`, but resolves with `reached: false` (and the last value) at
+ * the timeout instead of throwing, so a scenario can report what it saw and
+ * go on to its next observation.
+ */
+export async function waitUntil<T>(
+	probe: () => T | Promise<T>,
+	accept: (value: T) => boolean,
+	{timeout, interval = 10}: {timeout: number; interval?: number},
+): Promise<{value: T; elapsed: number; reached: boolean}> {
+	const started = Date.now();
+	for (;;) {
+		// eslint-disable-next-line no-await-in-loop
+		const value = await probe();
+		const elapsed = Date.now() - started;
+		if (accept(value)) {
+			return {value, elapsed, reached: true};
+		}
+
+		if (elapsed > timeout) {
+			return {value, elapsed, reached: false};
+		}
+
+		// eslint-disable-next-line no-await-in-loop
+		await sleep(interval);
+	}
+}
+
+/** One request's outcome, as the tab saw it. */
+export interface RequestOutcome {
+	ok: boolean;
+	/** `SessionError#code`, when the error has one. */
+	code: string | null;
+	/** The error's name (`HTTPError`, `PauseTimeoutError`…), when it rejected. */
+	name: string | null;
+	/** The HTTP status: the response's, or `HTTPError#response.status` / `RefreshFailedError#status`. */
+	status: number | null;
+	/** ms from the request's start to its outcome, by the tab's clock. */
+	ms: number;
+	/** Browser epoch ms at which it was sent. */
+	sentAt: number;
+}
+
+/** Per-call ky options that cross into the page (plain data). */
+export interface CallOptions {
+	retry?: number | {limit: number};
+	headers?: Record<string, string>;
+}
+
+/**
+ * `n` concurrent GETs through `demo.session.api` (not `demo.burst`, so the
+ * demo's log stays out of the way), fired at `at` by the tab's clock.
+ */
+export async function requestsAt(page: Page, at: number, n: number, path = '/api/orders', call: CallOptions = {}): Promise<RequestOutcome[]> {
+	return page.evaluate(async ({at, n, path, call}) => {
+		while (Date.now() < at) {
+			// eslint-disable-next-line no-await-in-loop
+			await new Promise(resolve => {
+				setTimeout(resolve, Math.max(0, at - Date.now()));
+			});
+		}
+
+		return Promise.all(Array.from({length: n}, async () => {
+			const sentAt = Date.now();
+			try {
+				const response = await window.demo.session.api.get(path, call);
+				await response.text();
+				return {ok: true, code: null, name: null, status: response.status, ms: Date.now() - sentAt, sentAt};
+			} catch (error) {
+				const {code, name, status, response} = error as {code?: unknown; name?: unknown; status?: unknown; response?: {status?: unknown}};
+				const httpStatus = typeof response?.status === 'number' ? response.status : null;
+				return {
+					ok: false,
+					code: typeof code === 'string' ? code : null,
+					name: typeof name === 'string' ? name : null,
+					status: typeof status === 'number' ? status : httpStatus,
+					ms: Date.now() - sentAt,
+					sentAt,
+				};
+			}
+		}));
+	}, {at, n, path, call});
+}
+
+/** What a scenario needs from Playwright's server side for one page (in-process driver only). */
+interface PageImpl {
+	delegate?: {_mainFrameSession?: {_client?: {send(method: string, params?: object): Promise<unknown>}}};
+}
+
+/**
+ * Freezes a tab as Chromium's Page Lifecycle does (the page turns hidden,
+ * `freeze` fires on the document, then no task runs); resolves with the
+ * function that thaws it (`resume` fires, the page is visible again).
+ *
+ * `Page.setWebLifecycleState` alone does nothing under Playwright: Playwright
+ * turns on focus emulation for every page, which Chromium counts as a capture
+ * of the page, and a captured page stays visible and is never frozen (no
+ * `freeze` event, timers keep running). So focus emulation is turned off on
+ * Playwright's own session of the page first (a private part of the
+ * in-process driver), and on again after the thaw. DevTools' `Runtime.evaluate`
+ * still runs in a frozen page: don't evaluate in it while it is frozen.
+ */
+export async function freeze(context: BrowserContext, page: Page): Promise<() => Promise<void>> {
+	const connection = (page as unknown as {_connection?: {toImpl?: (object: unknown) => PageImpl}})._connection;
+	const client = connection?.toImpl?.(page)?.delegate?._mainFrameSession?._client;
+	if (!client) {
+		throw new Error('freeze needs playwright-core\'s in-process driver (its session of the page was not found)');
+	}
+
+	const cdp = await context.newCDPSession(page);
+	await client.send('Emulation.setFocusEmulationEnabled', {enabled: false});
+	await cdp.send('Page.setWebLifecycleState', {state: 'frozen'});
+	return async () => {
+		await cdp.send('Page.setWebLifecycleState', {state: 'active'});
+		await client.send('Emulation.setFocusEmulationEnabled', {enabled: true});
+		await cdp.detach().catch(() => undefined);
+	};
+}

@@ -195,6 +195,11 @@ describe('normalizeOptions rejects bad options, naming them', () => {
 		['kyOptions as a string', 'kyOptions', {...base, kyOptions: 'x'}],
 		['locks without request', 'locks', {...base, locks: {}}],
 		['a broadcastMethod without create', 'broadcastMethod', {...base, broadcastMethod: {type: 'x'}}],
+		['a heartbeatUrl on an origin that gets no bearer', 'heartbeatUrl', {...base, heartbeatUrl: 'https://status.example.com/ping'}],
+		['a heartbeatUrl the authorizedOrigins predicate refuses', 'heartbeatUrl', {...base, heartbeatUrl: '/api/heartbeat', authorizedOrigins: () => false}],
+		['a lifecycle that is not a function', 'lifecycle', {...base, lifecycle: {}}],
+		['a clock without setTimeout', 'clock', {...base, clock: {now: () => 0, clearTimeout() {}}}],
+		['a clock that is a function', 'clock', {...base, clock: () => 0}],
 	];
 	for (const [label, option, options] of bad) {
 		it(`throws for ${label} (option ${option})`, () => {

@@ -38,10 +38,10 @@ describe('the order of records', () => {
 
 	it('an explicit logout takes a new epoch: it beats a login made before it that the tab never heard of', () => {
 		const missed = login(150, 'missed');
-		const logout = logoutRecord(login(100, 'old', 5), 'tab-stale', 200);
+		const logout = logoutRecord({epoch: 200, generation: 6, writer: 'tab-stale'}, login(100, 'old', 5));
 		expect(isNewer(logout, missed)).toBe(true);
 		// A login after the logout wins again.
-		expect(isNewer(loginRecord(logout, 'tab-a', 201, 'next', tokens), logout)).toBe(true);
+		expect(isNewer(loginRecord({epoch: 201, generation: 7, writer: 'tab-a'}, 'next', tokens), logout)).toBe(true);
 	});
 
 	it('the end of a session by the refresh endpoint never beats a later login (an account switch)', () => {
@@ -64,7 +64,7 @@ describe('the order of records', () => {
 	it('does not call identical records newer', () => {
 		const record = login(100, 's', 2);
 		expect(isNewer(record, structuredClone(record))).toBe(false);
-		const ended = logoutRecord(record, 'tab-a', 300);
+		const ended = logoutRecord({epoch: 300, generation: 3, writer: 'tab-a'}, record);
 		expect(isNewer(ended, structuredClone(ended))).toBe(false);
 	});
 
@@ -91,7 +91,7 @@ describe('parseRecord', () => {
 	it('accepts signed-in and ended records and the empty one', () => {
 		const record = login(100, 's', 2);
 		expect(parseRecord(record)).toEqual(record);
-		const ended = logoutRecord(record, 'tab-a', 200);
+		const ended = logoutRecord({epoch: 200, generation: 3, writer: 'tab-a'}, record);
 		expect(parseRecord(ended)).toEqual(ended);
 		expect(parseRecord(emptyRecord('w'))).toEqual(emptyRecord('w'));
 	});
