@@ -79,7 +79,7 @@ function webStorage(name: 'localStorage' | 'sessionStorage'): Storage | undefine
 /** A record written by version 1 (generations only) is read as a session of its own that any login replaces. */
 const fromVersion1 = (value: unknown): SessionRecord | undefined => {
 	const {generation, writer, tokens, ended} = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-	return parseRecord({epoch: 0, session: 'v1', generation, writer, tokens, ended: tokens === null ? ended ?? 'logout' : null});
+	return parseRecord({epoch: 0, session: 'v1', generation, writer, tokens, ended});
 };
 
 function parseFence(value: unknown): Fence | undefined {
