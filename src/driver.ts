@@ -33,6 +33,68 @@ const oauthFields = (error: RefreshError) =>
 
 const orphaned = () => new RefreshFailedError('Token refresh failed: another tab holds newer tokens and none of the open tabs answered with them', null);
 
+interface OutcomeOps {
+	adopt(record: SessionRecord, cause?: unknown): boolean;
+	post(body: MessageBody): void;
+	fail(record: SessionRecord, error: RefreshError, retryAt: number): void;
+	resyncThen(record: SessionRecord, action: 'give-up'): void;
+	clearFailures(): void;
+	debug: NormalizedOptions['debug'];
+}
+
+/** What the outcome of a refresh of `from` means for every tab. */
+function applyOutcome(ops: OutcomeOps, from: SessionRecord, outcome: RunOutcome) {
+	const {debug} = ops;
+	switch (outcome.type) {
+		case 'ok': {
+			if (ops.adopt(outcome.record)) {
+				ops.post({kind: 'tokens', record: outcome.record});
+			}
+
+			if (outcome.unusable) {
+				debug('refresh failed: the new access token is unusable; the rotated refresh token is kept', {generation: outcome.record.generation, message: outcome.unusable.error.message});
+				ops.fail(outcome.record, outcome.unusable.error, outcome.unusable.retryAt);
+			} else {
+				ops.clearFailures();
+			}
+
+			break;
+		}
+
+		case 'rejected': {
+			debug('the refresh endpoint rejected the refresh token: signing every tab out', {error: outcome.cause?.error ?? null});
+			if (ops.adopt(outcome.record, outcome.cause)) {
+				ops.post({kind: 'logout', record: outcome.record});
+			}
+
+			break;
+		}
+
+		case 'failed': {
+			const {error} = outcome;
+			debug('refresh failed; the session is kept', {generation: from.generation, code: error.code, status: error.status, message: error.message});
+			ops.fail(from, error, outcome.retryAt);
+			break;
+		}
+
+		case 'found': {
+			ops.adopt(outcome.record);
+			break;
+		}
+
+		case 'behind': {
+			// Another tab got tokens this one never received: they must come over the channel.
+			debug('another tab holds newer tokens than this one: asking for them', {generation: from.generation});
+			ops.resyncThen(from, 'give-up');
+			break;
+		}
+
+		case 'moot': {
+			break;
+		}
+	}
+}
+
 /**
  * This tab's refreshes: who runs one (the leader; a follower whose leader
  * stays silent, under the lock), the run itself, and what its outcome means
@@ -171,56 +233,9 @@ export function createRefreshDriver(deps: DriverDeps) {
 		waiters.fail(error, tokenUsable());
 	}
 
-	function settle(from: SessionRecord, outcome: RunOutcome) {
-		switch (outcome.type) {
-			case 'ok': {
-				if (adopt(outcome.record)) {
-					post({kind: 'tokens', record: outcome.record});
-				}
-
-				if (outcome.unusable) {
-					debug('refresh failed: the new access token is unusable; the rotated refresh token is kept', {generation: outcome.record.generation, message: outcome.unusable.error.message});
-					fail(outcome.record, outcome.unusable.error, outcome.unusable.retryAt);
-				} else {
-					failures.clear();
-				}
-
-				break;
-			}
-
-			case 'rejected': {
-				debug('the refresh endpoint rejected the refresh token: signing every tab out', {error: outcome.cause?.error ?? null});
-				if (adopt(outcome.record, outcome.cause)) {
-					post({kind: 'logout', record: outcome.record});
-				}
-
-				break;
-			}
-
-			case 'failed': {
-				const {error} = outcome;
-				debug('refresh failed; the session is kept', {generation: from.generation, code: error.code, status: error.status, message: error.message});
-				fail(from, error, outcome.retryAt);
-				break;
-			}
-
-			case 'found': {
-				adopt(outcome.record);
-				break;
-			}
-
-			case 'behind': {
-				// Another tab got tokens this one never received: they must come over the channel.
-				debug('another tab holds newer tokens than this one: asking for them', {generation: from.generation});
-				resyncThen(from, 'give-up');
-				break;
-			}
-
-			case 'moot': {
-				break;
-			}
-		}
-	}
+	const settle = (from: SessionRecord, outcome: RunOutcome) => {
+		applyOutcome({adopt, post, fail, resyncThen, clearFailures: failures.clear, debug}, from, outcome);
+	};
 
 	return {
 		adopt,

@@ -84,6 +84,109 @@ function mergeRetry(base: RetryOption, next: RetryOption): RetryOption {
 	return merged as RetryOptions;
 }
 
+/**
+ * The retry options ky gets for one request: the app's own, with the
+ * session's guard over them. A forced retry after a 401 counts against ky's
+ * limit, so the limit has one slot more for it; the session's own errors
+ * (logged out, timed out waiting) already took their time and are never
+ * retried; everything else gets the app's limit and `shouldRetry`.
+ */
+function retryGuard(appRetry: RetryOption, authRetried: (error: unknown) => boolean): RetryOptions {
+	const appLimit = typeof appRetry === 'number' ? appRetry : appRetry?.limit ?? 2;
+	const appOptions = typeof appRetry === 'object' ? appRetry : {};
+	return {
+		...appOptions,
+		limit: appLimit + 1,
+		async shouldRetry(state: ShouldRetryState) {
+			if (state.error instanceof SessionError || isAbortError(state.error)) {
+				return false;
+			}
+
+			if (state.retryCount - (authRetried(state.error) ? 1 : 0) > appLimit) {
+				return false;
+			}
+
+			return appOptions.shouldRetry?.(state);
+		},
+	};
+}
+
+/**
+ * The bearer values a tab attached lately. The last check before a request
+ * goes out removes one of them from a request that an app hook sent to a URL
+ * that may not have it; an app's own Authorization header is left alone.
+ */
+function createBearerCheck(targets: (request: Request) => boolean) {
+	const issued = new Set<string>();
+	return {
+		remember(bearer: string) {
+			issued.delete(bearer);
+			issued.add(bearer);
+			if (issued.size > 16) {
+				issued.delete(issued.values().next().value!);
+			}
+		},
+		strip(request: Request): Request {
+			const bearer = request.headers.get('authorization');
+			if (bearer === null || !issued.has(bearer) || targets(request)) {
+				return request;
+			}
+
+			const headers = new Headers(request.headers);
+			headers.delete('authorization');
+			return new Request(request, {headers});
+		},
+	};
+}
+
+/** Whether `options` remove the afterResponse hooks, as ky does for a list given as undefined. */
+const clearsAfterResponse = (options: Options | undefined) =>
+	options?.hooks !== undefined && Object.hasOwn(options.hooks, 'afterResponse') && options.hooks.afterResponse === undefined;
+
+interface InstanceTools {
+	guard(appRetry: RetryOption): RetryOptions;
+	wrapFetch(appFetch: typeof fetch): typeof fetch;
+	build(options: Options): KyInstance;
+}
+
+/**
+ * A ky instance that passes every call to `base` with the session's retry
+ * guard over the app's retry option (`appRetry` merged with the call's), the
+ * way ky merges options; `extend` and `create` make more of the same.
+ * `hooked` is false once the app removed the afterResponse hooks.
+ */
+function sessionInstance(base: KyInstance, appRetry: RetryOption, tools: InstanceTools, hooked = true): KyInstance {
+	const withGuard = (options?: Options): Options => ({
+		...options,
+		retry: tools.guard(mergeRetry(appRetry, options?.retry)),
+		...(hooked && !clearsAfterResponse(options) ? {} : {context: {...options?.context, [noSessionHook]: true}}),
+	});
+	const instance = ((input: Input, options?: Options) => base(input, withGuard(options))) as KyInstance;
+	for (const method of ['get', 'post', 'put', 'patch', 'head', 'delete'] as const) {
+		instance[method] = (input: Input, options?: Options) => base[method](input, withGuard(options));
+	}
+
+	Object.assign(instance, {
+		extend(next: Options | ((parent: Options) => Options)) {
+			let nextRetry: RetryOption;
+			let clears = false;
+			const extended = base.extend(parent => {
+				const options = typeof next === 'function' ? next(appRetry === undefined ? parent : {...parent, retry: appRetry}) : next;
+				const {retry, fetch: nextFetch, ...rest} = options;
+				nextRetry = retry;
+				clears = clearsAfterResponse(options);
+				return nextFetch ? {...rest, fetch: tools.wrapFetch(nextFetch)} : rest;
+			});
+			return sessionInstance(extended, mergeRetry(appRetry, nextRetry), tools, hooked && !clears);
+		},
+		// Unlike ky's own create, the new instance keeps the session's hooks: it is still `session.api`.
+		create: (next?: Options) => tools.build(next ?? {}),
+		stop: ky.stop,
+		retry: ky.retry,
+	});
+	return instance;
+}
+
 export interface ApiConfig {
 	gate: AuthGate;
 	kyOptions: Options;
@@ -105,8 +208,6 @@ export function createApi(config: ApiConfig): KyInstance {
 	const {gate, authStatuses, refreshUrl} = config;
 	/** Requests as the session's hook saw them, and errors thrown by fetch, back to their attempt. */
 	const attempts = new WeakMap<object, AuthAttempt>();
-	/** Bearer values this tab attached lately: only those are removed from a request an app hook sent elsewhere. */
-	const issued = new Set<string>();
 	/** Requests whose responses the session's afterResponse hook sees first. */
 	const light = new WeakSet<Request>();
 
@@ -123,28 +224,10 @@ export function createApi(config: ApiConfig): KyInstance {
 		return !isRefresh && gate.isAuthorized(url);
 	};
 
-	const remember = (bearer: string) => {
-		issued.delete(bearer);
-		issued.add(bearer);
-		if (issued.size > 16) {
-			issued.delete(issued.values().next().value!);
-		}
-	};
-
-	/** The final check, on the request that goes out: an app hook may have sent it to another URL. */
-	const withoutStrayBearer = (request: Request): Request => {
-		const bearer = request.headers.get('authorization');
-		if (bearer === null || !issued.has(bearer) || targets(request)) {
-			return request;
-		}
-
-		const headers = new Headers(request.headers);
-		headers.delete('authorization');
-		return new Request(request, {headers});
-	};
+	const bearers = createBearerCheck(targets);
 
 	const wrapFetch = (appFetch: typeof fetch): typeof fetch => async (input, init) => {
-		const request = input instanceof Request ? withoutStrayBearer(input) : input;
+		const request = input instanceof Request ? bearers.strip(input) : input;
 		try {
 			const response = await appFetch(request, init);
 			return input instanceof Request && light.has(input) ? withLightFirstClone(response) : response;
@@ -166,35 +249,14 @@ export function createApi(config: ApiConfig): KyInstance {
 			?? (typeof error === 'object' && error !== null ? attempts.get(error) : undefined);
 	};
 
-	const guard = (appRetry: RetryOption): RetryOptions => {
-		const appLimit = typeof appRetry === 'number' ? appRetry : appRetry?.limit ?? 2;
-		const appOptions = typeof appRetry === 'object' ? appRetry : {};
-		return {
-			...appOptions,
-			// A forced retry after a 401 counts against ky's limit: one slot more for it.
-			limit: appLimit + 1,
-			async shouldRetry(state: ShouldRetryState) {
-				// The session's own errors (logged out, timed out waiting) already took their time: no backoff on top.
-				if (state.error instanceof SessionError || isAbortError(state.error)) {
-					return false;
-				}
-
-				const authRetries = attemptOf(state.error)?.retried ? 1 : 0;
-				if (state.retryCount - authRetries > appLimit) {
-					return false;
-				}
-
-				return appOptions.shouldRetry?.(state);
-			},
-		};
-	};
+	const guard = (appRetry: RetryOption) => retryGuard(appRetry, error => attemptOf(error)?.retried === true);
 
 	const authorize = async (request: Request, context: Context): Promise<void> => {
 		const attempt = (context[attemptKey] as AuthAttempt | undefined) ?? {version: -1, retried: false, waited: 0};
 		const lease = await gate.acquire(request.signal, attempt);
 		const bearer = `Bearer ${lease.accessToken}`;
 		request.headers.set('authorization', bearer);
-		remember(bearer);
+		bearers.remember(bearer);
 		attempt.version = lease.version;
 		context[attemptKey] = attempt;
 		attempts.set(request, attempt);
@@ -232,7 +294,7 @@ export function createApi(config: ApiConfig): KyInstance {
 	/** A ky instance with the session's hooks first, then `options`; `retry` stays outside ky's defaults, in `appRetry`. */
 	const build = (options: Options): KyInstance => {
 		const {retry, ...rest} = options;
-		return wrap(ky.create({
+		return sessionInstance(ky.create({
 			...rest,
 			fetch: wrapFetch(options.fetch ?? config.fetch),
 			hooks: {
@@ -240,44 +302,9 @@ export function createApi(config: ApiConfig): KyInstance {
 				beforeRequest: [...sessionHooks.beforeRequest, ...rest.hooks?.beforeRequest ?? []],
 				afterResponse: [...sessionHooks.afterResponse, ...rest.hooks?.afterResponse ?? []],
 			},
-		}), retry);
+		}), retry, tools);
 	};
 
-	/** Whether `options` remove the afterResponse hooks, as ky does for a list given as undefined. */
-	const clearsAfterResponse = (options: Options | undefined) =>
-		options?.hooks !== undefined && Object.hasOwn(options.hooks, 'afterResponse') && options.hooks.afterResponse === undefined;
-
-	function wrap(base: KyInstance, appRetry: RetryOption, hooked = true): KyInstance {
-		const withGuard = (options?: Options): Options => ({
-			...options,
-			retry: guard(mergeRetry(appRetry, options?.retry)),
-			...(hooked && !clearsAfterResponse(options) ? {} : {context: {...options?.context, [noSessionHook]: true}}),
-		});
-		const instance = ((input: Input, options?: Options) => base(input, withGuard(options))) as KyInstance;
-		for (const method of ['get', 'post', 'put', 'patch', 'head', 'delete'] as const) {
-			instance[method] = (input: Input, options?: Options) => base[method](input, withGuard(options));
-		}
-
-		Object.assign(instance, {
-			extend(next: Options | ((parent: Options) => Options)) {
-				let nextRetry: RetryOption;
-				let clears = false;
-				const extended = base.extend(parent => {
-					const options = typeof next === 'function' ? next(appRetry === undefined ? parent : {...parent, retry: appRetry}) : next;
-					const {retry, fetch: nextFetch, ...rest} = options;
-					nextRetry = retry;
-					clears = clearsAfterResponse(options);
-					return nextFetch ? {...rest, fetch: wrapFetch(nextFetch)} : rest;
-				});
-				return wrap(extended, mergeRetry(appRetry, nextRetry), hooked && !clears);
-			},
-			// Unlike ky's own create, the new instance keeps the session's hooks: it is still `session.api`.
-			create: (next?: Options) => build(next ?? {}),
-			stop: ky.stop,
-			retry: ky.retry,
-		});
-		return instance;
-	}
-
+	const tools: InstanceTools = {guard, wrapFetch, build};
 	return build(config.kyOptions);
 }

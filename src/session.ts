@@ -1,18 +1,18 @@
 import {createTabChannel} from './channel.js';
-import {createCoordinator} from './coordinator.js';
+import {createCoordinator, type Coordinator} from './coordinator.js';
 import {createLeaderDuties} from './duties.js';
-import {createElection} from './election.js';
+import {createElection, type Election} from './election.js';
 import {InvalidTokensError, SessionClosedError} from './errors.js';
 import {createFailureLog} from './failures.js';
 import {createGate} from './gate.js';
 import {createApi, type KyInstance} from './hooks.js';
-import {createRecordKeeper} from './keeper.js';
+import {createRecordKeeper, type RecordKeeper} from './keeper.js';
 import type {LifecycleEvent} from './lifecycle.js';
 import {normalizeOptions, type NormalizedOptions, type SessionOptions} from './options.js';
 import {parseMessage} from './protocol.js';
 import {createRefreshRun} from './refresh-run.js';
 import {createRefresher} from './refresher.js';
-import {createResync} from './resync.js';
+import {createResync, type Resync} from './resync.js';
 import {createStateStore, type SessionState, type StateListener} from './state.js';
 import {createRecordStore} from './storage.js';
 import {toTokenSet, unusableLifetime, type TokenInput} from './tokens.js';
@@ -65,6 +65,116 @@ function assemble(options: NormalizedOptions) {
 	return {tabId, channel, store, keeper, resync, coordinator, election, gate, api};
 }
 
+/** This tab's view of the session, for `getState`. */
+function snapshotOf(keeper: RecordKeeper, coordinator: Coordinator): SessionState {
+	const {record} = keeper;
+	let status: SessionState['status'] = 'unauthenticated';
+	if (record.tokens) {
+		status = coordinator.refreshUnderWay() ? 'refreshing' : 'authenticated';
+	}
+
+	return {
+		status,
+		role: coordinator.role,
+		expiresAt: record.tokens?.expiresAt ?? null,
+		generation: record.generation,
+		endReason: record.tokens ? null : record.ended,
+		lastError: coordinator.lastError(),
+		closed: coordinator.closed,
+	};
+}
+
+/** The leader's heartbeat: through `api`, so a 401 refreshes and retries like any request; one at a time. */
+function heartbeatThrough(api: KyInstance, url: URL | null) {
+	let inFlight = false;
+	return async () => {
+		// A heartbeat paused by a slow refresh must not pile up with the next.
+		if (inFlight || !url) {
+			return;
+		}
+
+		inFlight = true;
+		try {
+			const response = await api.get(url, {throwHttpErrors: false});
+			void response.body?.cancel().catch(() => undefined);
+		} catch {
+			// A failed heartbeat changes nothing; the next one tries again.
+		} finally {
+			inFlight = false;
+		}
+	};
+}
+
+/** What the page's lifecycle means for the session. */
+function followPage(parts: {resync: Resync; election: Election; coordinator: Coordinator}) {
+	const {resync, election, coordinator} = parts;
+	let visible = (globalThis as {document?: Document}).document?.visibilityState !== 'hidden';
+	/** Back from the back/forward cache or a freeze: what this tab holds may be stale. */
+	const cameBack = () => {
+		resync.ask(true);
+		election.start();
+		coordinator.wake(visible);
+	};
+
+	return (event: LifecycleEvent) => {
+		switch (event.type) {
+			case 'visible':
+			case 'hidden': {
+				visible = event.type === 'visible';
+				if (visible) {
+					// A cheap check for messages lost while the tab was in the background.
+					resync.ask(false);
+					coordinator.wake(true);
+				}
+
+				break;
+			}
+
+			case 'focus': {
+				coordinator.wake(visible);
+				break;
+			}
+
+			case 'online': {
+				coordinator.online();
+				break;
+			}
+
+			case 'pageshow': {
+				if (event.persisted) {
+					cameBack();
+				} else {
+					coordinator.wake(visible);
+				}
+
+				break;
+			}
+
+			case 'resume': {
+				cameBack();
+				break;
+			}
+
+			case 'pagehide': {
+				coordinator.pageHidden();
+				election.stop();
+				break;
+			}
+
+			case 'freeze': {
+				// A frozen page runs no timers but keeps its locks (and Chromium still delivers its
+				// channel messages): hand leadership over now.
+				election.stop();
+				break;
+			}
+
+			case 'offline': {
+				break;
+			}
+		}
+	};
+}
+
 /**
  * Starts the session in this tab. Call it once per tab, with the same options
  * in every tab of the app. Throws `InvalidOptionsError` naming a bad option,
@@ -75,49 +185,9 @@ export function initSession(input: SessionOptions): Session {
 	const {clock} = options;
 	const {channel, store, keeper, resync, coordinator, election, gate, api} = assemble(options);
 
-	const snapshot = (): SessionState => {
-		const {record} = keeper;
-		let status: SessionState['status'] = 'unauthenticated';
-		if (record.tokens) {
-			status = coordinator.refreshUnderWay() ? 'refreshing' : 'authenticated';
-		}
-
-		return {
-			status,
-			role: coordinator.role,
-			expiresAt: record.tokens?.expiresAt ?? null,
-			generation: record.generation,
-			endReason: record.tokens ? null : record.ended,
-			lastError: coordinator.lastError(),
-			closed: coordinator.closed,
-		};
-	};
-
+	const snapshot = () => snapshotOf(keeper, coordinator);
 	const state = createStateStore(snapshot());
-	let heartbeatInFlight = false;
-	const duties = createLeaderDuties({
-		coordinator,
-		keeper,
-		options,
-		clock,
-		async heartbeat() {
-			// One at a time: a heartbeat paused by a slow refresh must not pile up with the next.
-			if (heartbeatInFlight) {
-				return;
-			}
-
-			heartbeatInFlight = true;
-			try {
-				// Through `api`, so a 401 refreshes and retries like any request.
-				const response = await api.get(options.heartbeatUrl!, {throwHttpErrors: false});
-				void response.body?.cancel().catch(() => undefined);
-			} catch {
-				// A failed heartbeat changes nothing; the next one tries again.
-			} finally {
-				heartbeatInFlight = false;
-			}
-		},
-	});
+	const duties = createLeaderDuties({coordinator, keeper, options, clock, heartbeat: heartbeatThrough(api, options.heartbeatUrl)});
 
 	coordinator.subscribe(() => {
 		state.update(snapshot());
@@ -134,61 +204,7 @@ export function initSession(input: SessionOptions): Session {
 		}
 	});
 
-	let visible = (globalThis as {document?: Document}).document?.visibilityState !== 'hidden';
-	const onLifecycle = (event: LifecycleEvent) => {
-		if (event.type === 'visible' || event.type === 'hidden') {
-			visible = event.type === 'visible';
-		}
-
-		switch (event.type) {
-			case 'visible': {
-				// A cheap check for messages lost while the tab was in the background.
-				resync.ask(false);
-				coordinator.wake(true);
-				break;
-			}
-
-			case 'focus': {
-				coordinator.wake(visible);
-				break;
-			}
-
-			case 'online': {
-				coordinator.online();
-				break;
-			}
-
-			case 'pageshow':
-			case 'resume': {
-				if (event.type === 'resume' || (event as {persisted: boolean}).persisted) {
-					// Back from the back/forward cache or a freeze: what this tab holds may be stale.
-					resync.ask(true);
-					election.start();
-				}
-
-				coordinator.wake(visible);
-				break;
-			}
-
-			case 'pagehide': {
-				coordinator.pageHidden();
-				election.stop();
-				break;
-			}
-
-			case 'freeze': {
-				// A frozen page runs no code but keeps its locks: hand leadership over now.
-				election.stop();
-				break;
-			}
-
-			default: {
-				break;
-			}
-		}
-	};
-
-	const stopLifecycle = options.lifecycle?.(onLifecycle);
+	const stopLifecycle = options.lifecycle?.(followPage({resync, election, coordinator}));
 	// Read what storage knows (a fence may say the session ended), then ask the open tabs.
 	coordinator.wake(false);
 	resync.ask(!(store.shared || keeper.record.tokens !== null) || keeper.stored().behind);
