@@ -7,31 +7,8 @@ const input = 'src/index.ts';
 const banner = '/*! tab-session | MIT License */';
 // The compiled output is plain JavaScript; types come from the dts pass.
 const ts = () => typescript({tsconfig: './tsconfig.json', declaration: false, outDir: undefined});
-// Bundlers resolve these from the app's own node_modules.
-const external = ['ky', 'broadcast-channel'];
-
-// broadcast-channel bundles transports for browsers without BroadcastChannel
-// (IndexedDB, localStorage), a test transport and an unguarded native one. Every browser with
-// AbortSignal.any, which tab-session needs, has BroadcastChannel, so the
-// script-tag build replaces them with transports that never apply.
-const unusedTransports = {
-	name: 'unused-broadcast-transports',
-	load(id) {
-		const match = /broadcast-channel[\\/]dist[\\/]esbrowser[\\/]methods[\\/](indexed-db|localstorage|simulate|native)\.js$/.exec(id);
-		if (!match) {
-			return null;
-		}
-
-		const [exportName, type] = {
-			'indexed-db': ['IndexedDBMethod', 'idb'],
-			localstorage: ['LocalstorageMethod', 'localstorage'],
-			simulate: ['SimulateMethod', 'simulate'],
-			// tab-session always passes its own guarded native transport first.
-			native: ['NativeMethod', 'native'],
-		}[match[1]];
-		return `export const ${exportName} = {type: '${type}', canBeUsed: () => false};`;
-	},
-};
+// Bundlers resolve ky from the app's own node_modules.
+const external = ['ky'];
 
 export default [
 	{
@@ -44,9 +21,9 @@ export default [
 		],
 	},
 	{
-		// The script-tag build: everything inside, window.TabSession outside.
+		// The script-tag build: ky inside, window.TabSession outside.
 		input,
-		plugins: [unusedTransports, nodeResolve({browser: true}), ts()],
+		plugins: [nodeResolve({browser: true}), ts()],
 		output: {
 			file: 'dist/tab-session.global.js',
 			format: 'iife',

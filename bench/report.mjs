@@ -178,14 +178,15 @@ const fixes = {
 		+ 'response tee off the session\'s hook (per-request overhead from ~0.8 ms to ~0.01 ms, see its table) left these medians where they were, so that CPU was not the cause; '
 		+ 'what remains is scheduling: the refreshing tab stores and broadcasts, then each follower renderer must get the CPU to run its waiters. '
 		+ 'Resolving all waiters of a generation in one pass before any of them runs its hooks would keep the first-to-last spread to the channel delivery.',
-	failover: 'Failover after a close took longer than 50 ms: see results.json; broadcast-channel elects through Web Locks here, which is usually ~10 ms.',
+	failover: 'Failover after a close took longer than 50 ms: see results.json; the leader is the holder of a Web Lock here, which the browser hands on in ~10 ms.',
 	overhead: 'All of it comes from ky, not from the session: ky 1.14 tees every response for each `afterResponse` hook (`response.clone()`) and cancels the clone, '
 		+ 'and reading a tee\'d body in Chromium costs ~0.75 ms — a bare ky with one no-op `afterResponse` hook costs the same (table above), while the session\'s '
 		+ '`beforeRequest` work (`getAccessToken` alone: a few µs) is negligible. Fix: detect the refused token without an `afterResponse` hook, in the `fetch` '
 		+ 'wrapper tab-session already gives ky (the status is there without cloning), and take the retry path only for a status in `authStatuses`.',
-	size: 'ky (≈5 KB gzipped) and broadcast-channel (≈5 KB) are most of it. The script-tag build already stubs broadcast-channel\'s unused transports; '
-		+ 'replacing broadcast-channel there by a small election of its own (a native BroadcastChannel plus `navigator.locks.request` on a leader lock, which every '
-		+ 'browser with `AbortSignal.any` — already required — has) would remove most of broadcast-channel\'s share, enough to get under 13.5 KB.',
+	size: 'ky (≈5 KB gzipped) is a quarter of it; the rest is tab-session\'s own code (election, protocol, record order and fence, resync, refresh run, '
+		+ 'ky hooks, options and their messages). broadcast-channel is no longer inside: the election is the session\'s own and the transport the browser\'s '
+		+ 'BroadcastChannel. Getting under 13.5 KB needs the session\'s own code smaller: shorter validation and debug messages, one parser for records, '
+		+ 'messages and the fence.',
 };
 
 // --- the text ------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 // Bundles for the bench (output in bench/build/, not committed):
 // - page-*.js: each bench page, the harness and one client (iife);
 // - size-*.js: each client alone, minified, as a user would ship it (ESM, terser).
-// `tab-session` resolves to this package's ESM build, with ky and broadcast-channel
-// from node_modules, as an app's bundler would resolve them.
+// `tab-session` resolves to this package's ESM build, with ky from node_modules, as
+// an app's bundler would resolve it.
 import {fileURLToPath} from 'node:url';
 import nodeResolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';

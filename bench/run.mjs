@@ -98,8 +98,8 @@ function sizes() {
 	};
 
 	return [
-		{id: 'tab-session-global', label: 'tab-session script-tag build (ky + broadcast-channel inside)', ...measure('dist/tab-session.global.js')},
-		{id: 'tab-session-esm', label: 'tab-session ESM + ky + broadcast-channel, bundled (rollup, terser)', ...measure('bench/build/size-tab-session-esm.js')},
+		{id: 'tab-session-global', label: 'tab-session script-tag build (ky inside)', ...measure('dist/tab-session.global.js')},
+		{id: 'tab-session-esm', label: 'tab-session ESM + ky, bundled (rollup, terser)', ...measure('bench/build/size-tab-session-esm.js')},
 		{id: 'recipe', label: 'tutorial recipe', ...measure('bench/build/size-recipe.js')},
 		{id: 'axios-auth-refresh', label: 'axios + axios-auth-refresh', ...measure('bench/build/size-axios-auth-refresh.js')},
 		{id: 'supabase', label: '@supabase/auth-js (GoTrueClient, tree-shaken)', ...measure('bench/build/size-supabase.js')},
@@ -367,7 +367,7 @@ async function main() {
 			accessTtlSeconds: accessTtl,
 			refreshDelayMs: refreshDelay,
 			heartbeatIntervalMs: heartbeatInterval,
-			versions: Object.fromEntries(['ky', 'broadcast-channel', 'axios', 'axios-auth-refresh', '@supabase/auth-js', 'playwright-core'].map(name =>
+			versions: Object.fromEntries(['ky', 'axios', 'axios-auth-refresh', '@supabase/auth-js', 'playwright-core'].map(name =>
 				[name, JSON.parse(readFileSync(`${root}node_modules/${name}/package.json`, 'utf8')).version])),
 		},
 		clients: clients.map(({id, label, extra}) => ({id, label, extra: Boolean(extra)})),

@@ -4,7 +4,7 @@
 // 2. @arethetypeswrong/cli, its default (strictest) profile;
 // 3. an install of the tarball in a throwaway app: Node imports and requires it, and TypeScript
 //    compiles against its types, dependencies' declarations included (attw reads the tarball alone
-//    and cannot see ky's or broadcast-channel's).
+//    and cannot see ky's).
 // Prints every finding and exits 1 when there is one.
 import {execFile} from 'node:child_process';
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
@@ -83,7 +83,7 @@ if (findings.length > 0) {
 	process.exit(1);
 }
 
-/** Unpacks the tarball into an app's node_modules beside this repository's ky and broadcast-channel, and uses it. */
+/** Unpacks the tarball into an app's node_modules beside this repository's ky, and uses it. */
 async function checkInstalled(tarball) {
 	const app = join(temp, 'app');
 	const modules = join(app, 'node_modules');
@@ -93,7 +93,7 @@ async function checkInstalled(tarball) {
 		throw new Error(`tar failed:\n${unpacked.output}`);
 	}
 
-	for (const name of ['ky', 'broadcast-channel']) {
+	for (const name of ['ky']) {
 		symlinkSync(join(root, 'node_modules', name), join(modules, name), 'dir');
 	}
 

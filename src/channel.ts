@@ -1,65 +1,35 @@
-import {BroadcastChannel, type BroadcastMethod} from 'broadcast-channel';
 import {UnsupportedError} from './errors.js';
 import {protocolVersion, type MessageBody} from './protocol.js';
 
-interface NativeState {
-	channel: globalThis.BroadcastChannel;
-	callback: ((frame: unknown) => void) | null;
+/**
+ * A transport between the tabs of one origin, in the shape of a
+ * broadcast-channel method (so one of those works too): a state per
+ * channel name, messages to every other state of that name, never to the
+ * sender. `create` may return a promise; messages posted meanwhile wait.
+ */
+export interface ChannelMethod<State = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+	/** `options` is always `{}`: it is there for broadcast-channel's methods, which take theirs. */
+	create(name: string, options: object): State | Promise<State>;
+	onMessage(state: State, listener: (data: unknown) => void): void;
+	postMessage(state: State, data: unknown): unknown;
+	close(state: State): unknown;
 }
 
-/**
- * broadcast-channel's frames are `{type: 'message' | 'internal', time, data}`.
- * Its stock native method passes anything through, and one `null` or string
- * posted by another same-origin script then throws in every tab. This method
- * drops frames of any other shape before broadcast-channel sees them.
- */
-const isFrame = (frame: unknown): boolean => {
-	if (typeof frame !== 'object' || frame === null) {
-		return false;
-	}
-
-	const {type, time, data} = frame as Record<string, unknown>;
-	if (typeof time !== 'number') {
-		return false;
-	}
-
-	// The leader elector reads fields of internal frames without checking them.
-	return type === 'message' || (type === 'internal' && typeof data === 'object' && data !== null);
-};
-
-let lastMicroseconds = 0;
-const microSeconds = () => {
-	// Strictly increasing: broadcast-channel drops frames older than a listener.
-	lastMicroseconds = Math.max(Date.now() * 1000, lastMicroseconds + 1);
-	return lastMicroseconds;
-};
-
-export const guardedNativeMethod: BroadcastMethod<NativeState> = {
-	// The type names the Web Lock of the leader election, shared with stock 'native' users of the same channel.
-	type: 'native',
-	microSeconds,
-	create(channelName) {
-		const state: NativeState = {channel: new globalThis.BroadcastChannel(channelName), callback: null};
-		state.channel.onmessage = (event: MessageEvent) => {
-			if (state.callback && isFrame(event.data)) {
-				state.callback(event.data);
-			}
+/** The browser's BroadcastChannel. */
+export const nativeMethod: ChannelMethod<BroadcastChannel> = {
+	create: name => new globalThis.BroadcastChannel(name),
+	onMessage(channel, listener) {
+		channel.onmessage = event => {
+			listener(event.data);
 		};
-
-		return state;
 	},
-	close(state) {
-		state.callback = null;
-		state.channel.close();
+	postMessage(channel, data) {
+		channel.postMessage(data);
 	},
-	onMessage(state, callback) {
-		state.callback = callback;
+	close(channel) {
+		channel.onmessage = null;
+		channel.close();
 	},
-	async postMessage(state, frame) {
-		state.channel.postMessage(frame);
-	},
-	canBeUsed: () => typeof globalThis.BroadcastChannel === 'function',
-	averageResponseTime: () => 150,
 };
 
 export interface TabChannel {
@@ -73,39 +43,46 @@ export interface TabChannel {
 export interface TabChannelOptions {
 	name: string;
 	tabId: string;
-	method: BroadcastMethod | undefined;
+	method: ChannelMethod | undefined;
 }
 
 /**
- * The namespace's broadcast-channel. Without an app-supplied method it needs
- * the browser's BroadcastChannel; where that is missing (Safari before 15.4)
+ * The namespace's channel. Without an app-supplied method it needs the
+ * browser's BroadcastChannel; where that is missing (Safari before 15.4)
  * tabs cannot coordinate, and an `UnsupportedError` says so rather than
- * letting each tab refresh on its own.
+ * letting each tab refresh on its own. What arrives is handed on as it is:
+ * any same-origin script can post on the name, so the session parses it.
  */
 export function createTabChannel(options: TabChannelOptions): TabChannel {
-	if (!options.method && !guardedNativeMethod.canBeUsed()) {
+	if (!options.method && typeof globalThis.BroadcastChannel !== 'function') {
 		throw new UnsupportedError('BroadcastChannel', 'tabs cannot coordinate their refreshes without it; pass `broadcastMethod` to supply a transport');
 	}
 
+	const method = options.method ?? nativeMethod;
 	let closed = false;
 	let listener: ((data: unknown) => void) | undefined;
-	const channel = new BroadcastChannel(options.name, {
-		methods: options.method ?? guardedNativeMethod,
-		webWorkerSupport: false,
+	const created = Promise.resolve(method.create(options.name, {}));
+	// One queue for posting and closing keeps the messages of a tab in order.
+	let queue: Promise<unknown> = created.then(state => {
+		method.onMessage(state, data => {
+			if (!closed) {
+				listener?.(data);
+			}
+		});
 	});
-	channel.onmessage = data => {
-		if (!closed) {
-			listener?.(data);
-		}
+	const then = (step: (state: unknown) => unknown) => {
+		queue = queue.then(async () => step(await created)).catch(() => undefined);
 	};
 
 	return {
 		post(body) {
-			if (closed || channel.isClosed) {
-				return;
+			if (!closed) {
+				const message = {v: protocolVersion, from: options.tabId, ...body};
+				// Not awaited: a transport that resolves on delivery must not hold up the next message.
+				then(state => {
+					void Promise.resolve(method.postMessage(state, message)).catch(() => undefined);
+				});
 			}
-
-			channel.postMessage({v: protocolVersion, from: options.tabId, ...body}).catch(() => undefined);
 		},
 		listen(next) {
 			listener = next;
@@ -113,7 +90,7 @@ export function createTabChannel(options: TabChannelOptions): TabChannel {
 		close() {
 			if (!closed) {
 				closed = true;
-				void channel.close().catch(() => undefined);
+				then(async state => method.close(state));
 			}
 		},
 	};

@@ -9,6 +9,7 @@ export type {SessionState, SessionStatus, TabRole, StateListener} from './state.
 export type {TokenInput, TokenSet} from './tokens.js';
 export type {StorageAdapter, StorageOption} from './storage.js';
 export type {LockManagerLike} from './locks.js';
+export type {ChannelMethod} from './channel.js';
 export type {LifecycleEvent, LifecyclePort} from './lifecycle.js';
 export type {Clock} from './clock.js';
 export type {ApiOptions, KyInstance} from './hooks.js';

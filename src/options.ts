@@ -1,6 +1,6 @@
-import type {BroadcastMethod} from 'broadcast-channel';
 import {InvalidOptionsError, type OAuthErrorFields} from './errors.js';
 import type {ApiOptions} from './hooks.js';
+import type {ChannelMethod} from './channel.js';
 import {systemClock, type Clock} from './clock.js';
 import {browserLifecycle, type LifecyclePort} from './lifecycle.js';
 import type {LockManagerLike} from './locks.js';
@@ -116,8 +116,12 @@ export interface SessionOptions {
 	fetch?: typeof fetch | undefined;
 	/** Cross-tab lock manager. @default navigator.locks where available */
 	locks?: LockManagerLike | null | undefined;
-	/** A broadcast-channel method; tests pass an in-memory one. @default the native BroadcastChannel, guarded */
-	broadcastMethod?: BroadcastMethod | undefined;
+	/**
+	 * The transport between tabs: `{create(name), onMessage(state, listener), postMessage(state, data), close(state)}`,
+	 * the shape of a broadcast-channel method; tests pass an in-memory one.
+	 * @default the browser's BroadcastChannel
+	 */
+	broadcastMethod?: ChannelMethod | undefined;
 	/** Base for relative URLs. @default location.href */
 	baseUrl?: string | URL | undefined;
 	/**
@@ -162,7 +166,7 @@ export interface NormalizedOptions {
 	kyOptions: ApiOptions;
 	fetch: typeof fetch;
 	locks: LockManagerLike | null;
-	broadcastMethod: BroadcastMethod | undefined;
+	broadcastMethod: ChannelMethod | undefined;
 	debug: DebugLogger;
 	lifecycle: LifecyclePort | null;
 	clock: Clock;
@@ -364,8 +368,9 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 	}
 
 	const method = options.broadcastMethod;
-	if (method !== undefined && (typeof method !== 'object' || method === null || typeof method.create !== 'function')) {
-		throw new InvalidOptionsError('broadcastMethod', 'must be a broadcast-channel method object');
+	if (method !== undefined && (typeof method !== 'object' || method === null
+		|| !(['create', 'onMessage', 'postMessage', 'close'] as const).every(name => typeof method[name] === 'function'))) {
+		throw new InvalidOptionsError('broadcastMethod', 'must be an object with create, onMessage, postMessage and close (a broadcast-channel method)');
 	}
 
 	if (options.debug !== undefined && options.debug !== null && typeof options.debug !== 'function') {

@@ -20,7 +20,7 @@ const files = {
 const requireFromHere = createRequire(import.meta.url);
 /** The runtime names src/index.ts exports. */
 const sourceNames = exportNames(source);
-const dependencies = ['ky', 'broadcast-channel'];
+const dependencies = ['ky'];
 const escape = (text: string) => text.replaceAll(/[.*+?^${}()|[\]\\-]/g, '\\$&');
 const importsOf = (code: string, name: string) =>
 	new RegExp(`(?:\\bfrom\\s*|\\bimport\\s*\\(?\\s*)["']${escape(name)}["']`).test(code);
@@ -50,7 +50,7 @@ describe('script-tag build (dist/tab-session.global.js)', () => {
 		expect(exportNames(api!)).toEqual(exportNames(esm));
 	});
 
-	it('bundles ky and broadcast-channel instead of importing them', () => {
+	it('bundles ky instead of importing it', () => {
 		const code = readFileSync(files.global, 'utf8');
 		for (const name of dependencies) {
 			expect(importsOf(code, name), `import of ${name}`).toBe(false);
@@ -101,7 +101,7 @@ describe('script-tag build (dist/tab-session.global.js)', () => {
 });
 
 describe('module builds (dist/tab-session.js, dist/tab-session.cjs)', () => {
-	it('keep ky and broadcast-channel external', () => {
+	it('keep ky external', () => {
 		const esm = readFileSync(files.esm, 'utf8');
 		const cjs = readFileSync(files.cjs, 'utf8');
 		for (const name of dependencies) {

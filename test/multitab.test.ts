@@ -516,19 +516,25 @@ describe('joining and storage', () => {
 	it('malformed and forged channel messages are ignored', async () => {
 		world = await signedInWorld(2, {ttl: 3600});
 		const name = `tab-session:${world.namespace}`;
+		const of = {epoch: 1, session: 'forged', generation: 1};
 		const frames = [
-			{v: 1, from: 'evil', kind: 'tokens', record: {generation: 99, writer: 'evil', tokens: {accessToken: ''}, ended: null}},
+			// Well-formed for protocol version 1 (a tab of an older deploy): ignored, not adopted.
+			{v: 1, from: 'evil', kind: 'logout', record: {generation: 99, writer: 'evil', tokens: null, ended: 'logout'}},
+			{v: 2, from: 'evil', kind: 'tokens', record: {epoch: Date.now() + 10, session: 's', generation: 99, writer: 'evil', tokens: {accessToken: ''}, ended: null}},
+			// Version 2 without a session and an epoch.
 			{v: 2, from: 'evil', kind: 'logout', record: {generation: 99, writer: 'evil', tokens: null, ended: 'logout'}},
-			{v: 1, from: 'evil', kind: 'nonsense'},
-			{v: 1, kind: 'hello'},
+			{v: 2, from: 'evil', kind: 'nonsense'},
+			{v: 2, kind: 'hello'},
 			null,
 			'logout',
 			42,
 			[],
-			{v: 1, from: 'evil', kind: 'refresh-failed', generation: -1, status: null, message: 'x'},
+			{type: 'message', time: 1, data: {v: 2, from: 'evil', kind: 'logout'}},
+			{v: 2, from: 'evil', kind: 'refresh-failed', of: {...of, generation: -1}, status: null, message: 'x', retryAt: 1},
+			{v: 2, from: 'evil', kind: 'leader'},
 		];
 		for (const data of frames) {
-			world.hub.inject(name, {type: 'message', time: Date.now() * 1000 + 1e6, data});
+			world.hub.inject(name, data);
 		}
 
 		await world.tick(50);

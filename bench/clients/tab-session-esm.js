@@ -1,4 +1,4 @@
-// The ES module build with ky and broadcast-channel resolved from node_modules, as a bundler ships it.
+// The ES module build with ky resolved from node_modules, as a bundler ships it.
 import {initSession} from 'tab-session';
 import {makeClient} from './tab-session-app.js';
 

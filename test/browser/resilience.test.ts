@@ -588,8 +588,8 @@ suite('tab-session in Chromium: resilience (issue 10)', () => {
 
 		// The frozen tab's lock-manager client id: the holder of the election's lock.
 		const heldBefore = await frozen.evaluate(async () => (await navigator.locks.query()).held ?? []);
-		// broadcast-channel names its Web Lock after the channel (`…||tab-session:<ns>`).
-		const frozenClient = heldBefore.find(lock => lock.name?.endsWith(`tab-session:${scenario.ns}`))?.clientId;
+		// The leader holds the lock `tab-session:<ns>:leader`.
+		const frozenClient = heldBefore.find(lock => lock.name === `tab-session:${scenario.ns}:leader`)?.clientId;
 		const thaw = await freeze(scenario.context, frozen);
 		// Only the other tabs are read while it is frozen: an evaluate would run in it.
 		const handover = await waitUntil(async () => leaders(others), found => found.length === 1, {timeout: 1000, interval: 20});

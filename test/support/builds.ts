@@ -61,8 +61,7 @@ export function closedAfterEach() {
 				runScripts: 'outside-only',
 			});
 			windows.push(window);
-			// jsdom has no BroadcastChannel; browsers do. Node's has the same interface, and without it the
-			// bundled broadcast-channel would fall back to its localStorage method, which no browser takes.
+			// jsdom has no BroadcastChannel; browsers do, and Node's has the same interface.
 			window.BroadcastChannel = globalThis.BroadcastChannel;
 			window.eval(readFileSync(file, 'utf8'));
 			return window;

@@ -1,4 +1,4 @@
-import type {BroadcastMethod} from 'broadcast-channel';
+import type {ChannelMethod} from '../../src/index.js';
 
 interface HubState {
 	name: string;
@@ -14,7 +14,7 @@ const microSeconds = () => {
 };
 
 /**
- * An in-process broadcast-channel method: every session created with
+ * An in-process channel method: every session created with
  * `hub.method` talks to the others through it. Delivery goes through
  * `setTimeout`, so fake timers control it, and each frame is structured-cloned
  * as a real channel would. A severed state neither sends nor receives: a crashed tab.
@@ -34,9 +34,7 @@ export function createHub(options: {delay?: number} = {}) {
 		}
 	};
 
-	const method: BroadcastMethod<HubState> = {
-		type: 'hub',
-		microSeconds,
+	const method: ChannelMethod<HubState> = {
 		create(name) {
 			const state: HubState = {name, time: microSeconds(), callback: null, severed: false};
 			states.add(state);
@@ -62,8 +60,6 @@ export function createHub(options: {delay?: number} = {}) {
 				}, delay);
 			});
 		},
-		canBeUsed: () => true,
-		averageResponseTime: () => 20,
 	};
 
 	return {

@@ -1,6 +1,5 @@
-import type {BroadcastMethod} from 'broadcast-channel';
 import {vi} from 'vitest';
-import type {LifecycleEvent, LifecyclePort} from '../../src/index.js';
+import type {ChannelMethod, LifecycleEvent, LifecyclePort} from '../../src/index.js';
 
 /** A lifecycle port a test fires events into, one per tab. */
 export function createLifecycle() {
@@ -27,18 +26,18 @@ export function createLifecycle() {
 }
 
 /**
- * Wraps a broadcast-channel method so that a tab can go deaf: frames sent
+ * Wraps a channel method so that a tab can go deaf: messages sent
  * to it are dropped, not queued (Safari drops messages to a page in its
  * back/forward cache), while what it posts still goes out.
  */
-export function deafenable(method: BroadcastMethod) {
+export function deafenable(method: ChannelMethod) {
 	let deaf = false;
-	const wrapped: BroadcastMethod = {
+	const wrapped: ChannelMethod = {
 		...method,
 		onMessage(state, callback) {
-			method.onMessage(state, (frame: unknown) => {
+			method.onMessage(state, (data: unknown) => {
 				if (!deaf) {
-					callback(frame);
+					callback(data);
 				}
 			});
 		},

@@ -1,12 +1,8 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
-import {createTabChannel, guardedNativeMethod, type TabChannel} from '../../src/channel.js';
+import {createTabChannel, type TabChannel} from '../../src/channel.js';
 import {UnsupportedError} from '../../src/errors.js';
 import {parseMessage} from '../../src/protocol.js';
 import {createHub} from '../support/hub.js';
-
-type NativeState = Parameters<typeof guardedNativeMethod.close>[0];
-// The guarded method creates its state synchronously.
-const createState = (name: string) => guardedNativeMethod.create(name, {}) as NativeState;
 
 let counter = 0;
 const channelName = () => `tab-session-test:channel:${++counter}:${Math.random().toString(36).slice(2)}`;
@@ -34,7 +30,7 @@ class FakeBroadcastChannel {
 	}
 }
 
-describe('guardedNativeMethod', () => {
+describe('createTabChannel over the browser\'s BroadcastChannel', () => {
 	beforeEach(() => {
 		FakeBroadcastChannel.instances = [];
 		vi.stubGlobal('BroadcastChannel', FakeBroadcastChannel);
@@ -44,119 +40,64 @@ describe('guardedNativeMethod', () => {
 		vi.unstubAllGlobals();
 	});
 
-	const setup = () => {
+	it('posts the protocol envelope, in order, and hands on whatever arrives, hostile or not (the session parses it)', async () => {
 		const name = channelName();
-		const state = createState(name);
-		const callback = vi.fn();
-		guardedNativeMethod.onMessage(state, callback);
+		const channel = createTabChannel({name, tabId: 'tab-a', method: undefined});
+		const received: unknown[] = [];
+		channel.listen(data => received.push(data));
 		const native = FakeBroadcastChannel.instances.at(-1)!;
 		expect(native.name).toBe(name);
-		return {state, callback, native};
-	};
-
-	const dropped: Array<[string, unknown]> = [
-		['null', null],
-		['undefined', undefined],
-		['a string', 'hello'],
-		['a number', 42],
-		['an object without time', {type: 'message', data: {}}],
-		['an object with a string time', {type: 'message', time: '123', data: {}}],
-		['an object without type', {time: 1, data: {}}],
-		['an unknown type', {type: 'evil', time: 1, data: {}}],
-		['an internal frame with null data', {type: 'internal', time: 1, data: null}],
-		['an internal frame with string data', {type: 'internal', time: 1, data: 'apply'}],
-		['an internal frame without data', {type: 'internal', time: 1}],
-	];
-	for (const [label, frame] of dropped) {
-		it(`drops ${label}`, () => {
-			const {state, callback, native} = setup();
-			native.deliver(frame);
-			expect(callback).not.toHaveBeenCalled();
-			guardedNativeMethod.close(state);
+		channel.post({kind: 'hello'});
+		channel.post({kind: 'claim'});
+		await vi.waitFor(() => {
+			expect(native.posted).toEqual([{v: 2, from: 'tab-a', kind: 'hello'}, {v: 2, from: 'tab-a', kind: 'claim'}]);
 		});
-	}
-
-	const passed: Array<[string, unknown]> = [
-		['a message frame', {type: 'message', time: 1_700_000_000_000_000, data: {v: 1, from: 'a', kind: 'hello'}}],
-		['a message frame with null data (the protocol parser drops it later)', {type: 'message', time: 1, data: null}],
-		['an internal frame with object data', {type: 'internal', time: 1, data: {context: 'leader', action: 'tell', token: 'x'}}],
-	];
-	for (const [label, frame] of passed) {
-		it(`passes ${label}`, () => {
-			const {state, callback, native} = setup();
-			native.deliver(frame);
-			expect(callback).toHaveBeenCalledTimes(1);
-			expect(callback).toHaveBeenCalledWith(frame);
-			guardedNativeMethod.close(state);
-		});
-	}
-
-	it('delivers nothing before onMessage and nothing after close', () => {
-		const name = channelName();
-		const state = createState(name);
-		const native = FakeBroadcastChannel.instances.at(-1)!;
-		const frame = {type: 'message', time: 1, data: {}};
-		expect(() => {
-			native.deliver(frame);
-		}).not.toThrow();
-		const callback = vi.fn();
-		guardedNativeMethod.onMessage(state, callback);
-		guardedNativeMethod.close(state);
-		expect(native.closed).toBe(true);
-		native.deliver(frame);
-		expect(callback).not.toHaveBeenCalled();
-	});
-
-	it('posts frames to the native channel', async () => {
-		const {state, native} = setup();
-		const frame = {type: 'message', time: 1, data: {x: 1}};
-		await guardedNativeMethod.postMessage(state, frame);
-		expect(native.posted).toEqual([frame]);
-		guardedNativeMethod.close(state);
-	});
-
-	it('can be used only where BroadcastChannel exists', () => {
-		expect(guardedNativeMethod.canBeUsed()).toBe(true);
-		vi.stubGlobal('BroadcastChannel', undefined);
-		expect(guardedNativeMethod.canBeUsed()).toBe(false);
-	});
-
-	it('gives strictly increasing microsecond times', () => {
-		const times = Array.from({length: 100}, () => guardedNativeMethod.microSeconds());
-		for (let index = 1; index < times.length; index++) {
-			expect(times[index]!).toBeGreaterThan(times[index - 1]!);
+		for (const data of [null, undefined, 'x', 42, {type: 'message', time: 1, data: {}}, {v: 2, from: 'b', kind: 'hello'}]) {
+			expect(() => {
+				native.deliver(data);
+			}).not.toThrow();
 		}
 
-		expect(Math.abs((times[0]! / 1000) - Date.now())).toBeLessThan(5000);
+		expect(received).toEqual([null, undefined, 'x', 42, {type: 'message', time: 1, data: {}}, {v: 2, from: 'b', kind: 'hello'}]);
+		expect(received.map(parseMessage).filter(Boolean)).toEqual([{v: 2, from: 'b', kind: 'hello'}]);
+		channel.close();
+	});
+
+	it('closes the native channel after what was posted before, and delivers nothing after close', async () => {
+		const channel = createTabChannel({name: channelName(), tabId: 'tab-a', method: undefined});
+		const listener = vi.fn();
+		channel.listen(listener);
+		const native = FakeBroadcastChannel.instances.at(-1)!;
+		channel.post({kind: 'hello'});
+		channel.close();
+		native.deliver({v: 2, from: 'b', kind: 'hello'});
+		await vi.waitFor(() => {
+			expect(native.closed).toBe(true);
+		});
+		expect(native.posted).toHaveLength(1);
+		expect(native.onmessage).toBeNull();
+		expect(listener).not.toHaveBeenCalled();
 	});
 });
 
-describe('guardedNativeMethod over Node\'s real BroadcastChannel', () => {
-	it('drops hostile frames and delivers the well-formed one that follows them', async () => {
+describe('createTabChannel over Node\'s real BroadcastChannel', () => {
+	it('delivers to the other channel of the name, not to itself', async () => {
 		const name = channelName();
-		const state = createState(name);
-		const sender = new BroadcastChannel(name);
+		const a = createTabChannel({name, tabId: 'tab-a', method: undefined});
+		const b = createTabChannel({name, tabId: 'tab-b', method: undefined});
+		const toA = vi.fn();
+		const toB = vi.fn();
+		a.listen(toA);
+		b.listen(toB);
 		try {
-			const received: unknown[] = [];
-			const good = {type: 'message', time: 1, data: {v: 1, from: 'tab', kind: 'hello'}};
-			const arrived = new Promise<void>(resolve => {
-				guardedNativeMethod.onMessage(state, frame => {
-					received.push(frame);
-					if ((frame as {data?: {kind?: string}}).data?.kind === 'hello') {
-						resolve();
-					}
-				});
+			a.post({kind: 'hello'});
+			await vi.waitFor(() => {
+				expect(toB).toHaveBeenCalledWith({v: 2, from: 'tab-a', kind: 'hello'});
 			});
-			// One sender's messages arrive in order: by the time `good` arrives the others were handled.
-			for (const frame of [null, 'x', {type: 'message'}, {type: 'internal', time: 1, data: null}, good]) {
-				sender.postMessage(frame);
-			}
-
-			await arrived;
-			expect(received).toEqual([good]);
+			expect(toA).not.toHaveBeenCalled();
 		} finally {
-			sender.close();
-			guardedNativeMethod.close(state);
+			a.close();
+			b.close();
 		}
 	});
 });
@@ -213,7 +154,7 @@ describe('createTabChannel', () => {
 
 	it('passes injected junk to the listener without throwing (parsing is the session\'s job)', async () => {
 		const {hub, tabs, name} = openTabs(2);
-		hub.inject(name, {type: 'message', time: Date.now() * 1000 * 2, data: 'junk'});
+		hub.inject(name, 'junk');
 		await vi.advanceTimersByTimeAsync(50);
 		for (const tab of tabs) {
 			expect(tab.onMessage).toHaveBeenCalledWith('junk');
@@ -255,7 +196,7 @@ describe('createTabChannel', () => {
 			tab.channel.close();
 		}
 
-		hub.inject(name, {type: 'message', time: Date.now() * 1000 * 2, data: 'late'});
+		hub.inject(name, 'late');
 		await vi.advanceTimersByTimeAsync(5000);
 		for (const tab of tabs) {
 			expect(tab.onMessage).not.toHaveBeenCalled();

@@ -68,7 +68,7 @@ describe('normalizeOptions defaults', () => {
 	it('uses a given fetch, lock manager, broadcast method and kyOptions', () => {
 		const fetchFunction = vi.fn() as unknown as typeof fetch;
 		const locks = {request: vi.fn()} as unknown as NonNullable<SessionOptions['locks']>;
-		const method = {create: vi.fn()} as unknown as NonNullable<SessionOptions['broadcastMethod']>;
+		const method = {create: vi.fn(), onMessage: vi.fn(), postMessage: vi.fn(), close: vi.fn()} as unknown as NonNullable<SessionOptions['broadcastMethod']>;
 		const kyOptions = {prefixUrl: 'http://localhost:3000/api'};
 		const options = normalizeOptions({...base, fetch: fetchFunction, locks, broadcastMethod: method, kyOptions});
 		expect(options.fetch).toBe(fetchFunction);
@@ -195,6 +195,7 @@ describe('normalizeOptions rejects bad options, naming them', () => {
 		['kyOptions as a string', 'kyOptions', {...base, kyOptions: 'x'}],
 		['locks without request', 'locks', {...base, locks: {}}],
 		['a broadcastMethod without create', 'broadcastMethod', {...base, broadcastMethod: {type: 'x'}}],
+		['a broadcastMethod without close', 'broadcastMethod', {...base, broadcastMethod: {create() {}, onMessage() {}, postMessage() {}}}],
 		['a heartbeatUrl on an origin that gets no bearer', 'heartbeatUrl', {...base, heartbeatUrl: 'https://status.example.com/ping'}],
 		['a heartbeatUrl the authorizedOrigins predicate refuses', 'heartbeatUrl', {...base, heartbeatUrl: '/api/heartbeat', authorizedOrigins: () => false}],
 		['a lifecycle that is not a function', 'lifecycle', {...base, lifecycle: {}}],
