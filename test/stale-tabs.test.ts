@@ -37,24 +37,30 @@ async function openTabs(world: World, count: number): Promise<StaleTab[]> {
 
 const signedIn = (world: World) => world.live().filter(tab => tab.session.getState().status !== 'unauthenticated');
 
+/** Three tabs of memory storage, signed in; the first logs out while the third hears nothing. */
+async function logoutMissedByOneTab(locks: boolean) {
+	const world = worlds.use(createWorld({ttl: 60, storage: 'memory', locks}));
+	const [a, , c] = await openTabs(world, 3);
+	await world.run(a!.tab.session.login(world.server.login()));
+	await world.tick(50);
+	c!.channel.deaf = true;
+	await world.run(a!.tab.session.logout());
+	await world.tick(100);
+	return {world, c: c!};
+}
+
 describe('a tab that missed the logout (memory storage)', () => {
 	for (const locks of [true, false]) {
 		it(`learns it on pageshow (persisted) before it acts, and signs nobody back in (${locks ? 'Web Locks' : 'no Web Locks'})`, async () => {
-			const world = worlds.use(createWorld({ttl: 60, storage: 'memory', locks}));
-			const [a, , c] = await openTabs(world, 3);
-			await world.run(a!.tab.session.login(world.server.login()));
-			await world.tick(50);
-			c!.channel.deaf = true;
-			await world.run(a!.tab.session.logout());
-			await world.tick(100);
-			expect(c!.tab.session.getState().status).toBe('authenticated');
+			const {world, c} = await logoutMissedByOneTab(locks);
+			expect(c.tab.session.getState().status).toBe('authenticated');
 			// Back from the back/forward cache, its token expired meanwhile; it sends a request at once.
 			await world.tick(60_000);
-			c!.channel.deaf = false;
-			c!.lifecycle.fire({type: 'pageshow', persisted: true});
-			const [outcome] = await world.run(c!.tab.burst(1));
+			c.channel.deaf = false;
+			c.lifecycle.fire({type: 'pageshow', persisted: true});
+			const [outcome] = await world.run(c.tab.burst(1));
 			expect(outcome).toMatchObject({status: 'rejected', reason: expect.any(LoggedOutError) as unknown});
-			expect(c!.tab.session.getState()).toMatchObject({status: 'unauthenticated', endReason: 'logout'});
+			expect(c.tab.session.getState()).toMatchObject({status: 'unauthenticated', endReason: 'logout'});
 			await world.tick(10_000);
 			expect(world.server.counters.refreshCalls).toBe(0);
 			expect(signedIn(world)).toEqual([]);
@@ -62,15 +68,10 @@ describe('a tab that missed the logout (memory storage)', () => {
 	}
 
 	it('still deaf when its token expires: the fence in localStorage tells it, so it never refreshes the ended session', async () => {
-		const world = worlds.use(createWorld({ttl: 60, storage: 'memory', locks: true}));
-		const [a, , c] = await openTabs(world, 3);
-		await world.run(a!.tab.session.login(world.server.login()));
-		await world.tick(50);
-		c!.channel.deaf = true;
-		await world.run(a!.tab.session.logout());
+		const {world, c} = await logoutMissedByOneTab(true);
 		await world.tick(61_000);
 		// It asks the leader (who answers; it does not hear), then would refresh on its own under the lock.
-		const [outcome] = await world.run(c!.tab.burst(1));
+		const [outcome] = await world.run(c.tab.burst(1));
 		expect(outcome).toMatchObject({status: 'rejected', reason: expect.any(LoggedOutError) as unknown});
 		expect(world.server.counters.refreshCalls).toBe(0);
 		expect(signedIn(world)).toEqual([]);

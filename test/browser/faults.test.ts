@@ -16,11 +16,13 @@ import {
 	readResults,
 	readState,
 	readStates,
+	requestsAt as outcomesAt,
 	sleep,
 	useScenarios,
 	waitFor,
 	within,
 	type ExampleServer,
+	type RequestOutcome,
 	type Scenario,
 	type ServerStats,
 	type TimedBurst,
@@ -55,52 +57,20 @@ const faultServer = (scenario: Scenario) => scenario.server as FaultServer;
 
 // --- per-request outcomes ----------------------------------------------------------
 
-interface Outcome {
-	ok: boolean;
-	/** `SessionError#code`, when the error has one. */
-	code: string | null;
-	name: string | null;
-	/** `RefreshFailedError#status`, when the error has one. */
-	status: number | null;
-	/** ms from the request's start to its outcome, by the tab's clock. */
-	ms: number;
-}
-
 interface TimedRequests {
 	startedAt: number;
 	settledAt: number;
-	outcomes: Outcome[];
+	outcomes: RequestOutcome[];
 }
 
-/** `n` concurrent GETs through `demo.session.api`, fired at `at` by the tab's clock; each one's outcome. */
+/** `n` concurrent GETs through `demo.session.api`, fired at `at` by the tab's clock; each one's outcome, and when they went out and settled. */
 async function requestsAt(page: Page, at: number, n: number, path = '/api/orders'): Promise<TimedRequests> {
-	return page.evaluate(async ({at, n, path}) => {
-		while (Date.now() < at) {
-			// eslint-disable-next-line no-await-in-loop
-			await new Promise(resolve => {
-				setTimeout(resolve, Math.max(0, at - Date.now()));
-			});
-		}
-
-		const startedAt = Date.now();
-		const outcomes = await Promise.all(Array.from({length: n}, async () => {
-			const started = Date.now();
-			try {
-				await window.demo.session.api.get(path).json();
-				return {ok: true, code: null, name: null, status: null, ms: Date.now() - started};
-			} catch (error) {
-				const {code, name, status} = error as {code?: unknown; name?: unknown; status?: unknown};
-				return {
-					ok: false,
-					code: typeof code === 'string' ? code : null,
-					name: typeof name === 'string' ? name : null,
-					status: typeof status === 'number' ? status : null,
-					ms: Date.now() - started,
-				};
-			}
-		}));
-		return {startedAt, settledAt: Date.now(), outcomes};
-	}, {at, n, path});
+	const outcomes = await outcomesAt(page, at, n, path);
+	return {
+		startedAt: Math.min(...outcomes.map(outcome => outcome.sentAt)),
+		settledAt: Math.max(...outcomes.map(outcome => outcome.sentAt + outcome.ms)),
+		outcomes,
+	};
 }
 
 const slowest = (runs: ReadonlyArray<{startedAt: number; settledAt: number}>) =>
