@@ -13,13 +13,14 @@ import {rollup} from 'rollup';
  * it). Raise one deliberately, in the change that needs the bytes.
  */
 const budgets = {
-	// <script src>: ky inside, minified.
-	global: 18_000, // 17,538 B
+	// <script src>: ky inside, minified. Raised from 18,000 for the session ids and epochs, the
+	// fence, the election of its own, resync and the page lifecycle; broadcast-channel went out.
+	global: 20_300, // 19,295 B
 	// `import … from 'tab-session'` in an app: every export, with ky
 	// resolved for browsers.
-	bundled: 20_000, // 19,402 B
+	bundled: 20_100, // 19,107 B
 	// dist/tab-session.js alone, ky left to the app: what the SDK itself adds.
-	esm: 11_250, // 10,734 B
+	esm: 15_600, // 14,872 B
 };
 
 const root = fileURLToPath(new URL('../', import.meta.url));
