@@ -126,9 +126,17 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			role = next;
 			changed();
 			// A refresh the previous leader left unfinished, or one a tab asked for meanwhile, is ours now.
+			// Without Web Locks nothing stops two refreshes at once: a refresh announced within
+			// `leaderTimeout` may be a live tab's (a claim made before its heartbeat was heard), and is
+			// left to finish or stall.
 			const {record} = keeper;
-			if (isLeaderNow && record.tokens && (peers.remote !== undefined || peers.wants(record) || waiters.size > 0)) {
-				peers.forgetRemote();
+			const age = peers.remoteAge();
+			const takeOver = age !== undefined && (options.locks !== null || age >= options.leaderTimeout);
+			if (isLeaderNow && record.tokens && (takeOver || peers.wants(record) || waiters.size > 0)) {
+				if (takeOver) {
+					peers.forgetRemote();
+				}
+
 				driver.ensureFresh();
 			}
 		},

@@ -6,7 +6,7 @@ import type {RecordKeeper} from './keeper.js';
 import type {NormalizedOptions} from './options.js';
 import type {Peers} from './peers.js';
 import type {MessageBody} from './protocol.js';
-import {isRecordOf, refOf, type RecordRef, type SessionRecord} from './record.js';
+import {endedRecord, isRecordOf, refOf, type RecordRef, type SessionRecord} from './record.js';
 import type {RefreshRun, RunOutcome} from './refresh-run.js';
 import type {Resync} from './resync.js';
 import {createAlarm, freshness} from './schedule.js';
@@ -174,6 +174,7 @@ export function createRefreshDriver(deps: DriverDeps) {
 
 	/** Says hello and holds requests; `action` runs once the answers are in, if the record did not change. */
 	function resyncThen(record: SessionRecord, action: 'refresh' | 'give-up') {
+		keeper.markMissed();
 		afterResync = {record, action};
 		resync.ask(true);
 	}
@@ -187,7 +188,18 @@ export function createRefreshDriver(deps: DriverDeps) {
 			return;
 		}
 
-		if (pending?.record === record && pending.action === 'give-up') {
+		const news = record.tokens ? keeper.stored() : undefined;
+		if (news?.lost) {
+			// A tab whose storage write failed removed the fence, this tab may have missed what it wrote
+			// (a refresh: the refresh token here is spent; a logout; another login), and no open tab
+			// answered with it. This session cannot go on safely; presenting the refresh token could
+			// only end it as reuse.
+			debug('storage lost the session record and no open tab holds a newer one: signing out', {generation: record.generation});
+			const ended = endedRecord(record, keeper.tabId);
+			if (adopt(ended)) {
+				post({kind: 'logout', record: ended});
+			}
+		} else if (pending?.record === record && pending.action === 'give-up' && news?.behind) {
 			// Never the spent refresh token: fail, and try again after the cooldown.
 			fail(record, orphaned(), failures.next());
 		} else if (pending?.record === record && !underWay() && !running && !failures.during(record)) {
@@ -248,10 +260,14 @@ export function createRefreshDriver(deps: DriverDeps) {
 		get running(): RecordRef | undefined {
 			return running && refOf(running.record);
 		},
-		/** The page goes away: another tab may take the refresh over. */
+		/**
+		 * The page goes away, maybe into the back/forward cache: another tab takes the refresh over,
+		 * and this run stops, so that a page restored later never presents the refresh token after it.
+		 */
 		abandon() {
 			if (running) {
 				post({kind: 'refresh-abandoned', of: refOf(running.record)});
+				running.controller.abort(new DOMException('The page was hidden', 'AbortError'));
 			}
 		},
 		close() {

@@ -92,6 +92,8 @@ function messageElection(deps: Pick<ElectionDeps, 'tabId' | 'clock' | 'post'>, e
 	let leadingSince: number | undefined;
 	let leader: {id: string; at: number} | undefined;
 	let claim: {heard: boolean; rivals: Set<string>} | undefined;
+	/** Claims heard lately, also while not claiming: a claim started just after another's must know of it. */
+	const claims = new Map<string, number>();
 	let timer: unknown;
 
 	const schedule = (ms: number, callback: () => void) => {
@@ -117,7 +119,14 @@ function messageElection(deps: Pick<ElectionDeps, 'tabId' | 'clock' | 'post'>, e
 	};
 
 	function startClaim() {
-		const current = {heard: false, rivals: new Set<string>()};
+		const now = clock.now();
+		for (const [from, at] of claims) {
+			if (now - at > claimWindow) {
+				claims.delete(from);
+			}
+		}
+
+		const current = {heard: false, rivals: new Set(claims.keys())};
 		claim = current;
 		post({kind: 'claim'});
 		schedule(claimWindow, () => {
@@ -184,6 +193,12 @@ function messageElection(deps: Pick<ElectionDeps, 'tabId' | 'clock' | 'post'>, e
 				}
 			} else if (message.kind === 'claim') {
 				if (leadingSince === undefined) {
+					claims.set(message.from, clock.now());
+					// A claimant that opened after this claim was sent never heard it: it hears it now.
+					if (claim && !claim.rivals.has(message.from) && message.from < tabId) {
+						post({kind: 'claim'});
+					}
+
 					claim?.rivals.add(message.from);
 				} else {
 					post({kind: 'leader', since: leadingSince});

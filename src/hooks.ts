@@ -89,9 +89,11 @@ function mergeRetry(base: RetryOption, next: RetryOption): RetryOption {
  * session's guard over them. A forced retry after a 401 counts against ky's
  * limit, so the limit has one slot more for it; the session's own errors
  * (logged out, timed out waiting) already took their time and are never
- * retried; everything else gets the app's limit and `shouldRetry`.
+ * retried, nor is an auth status (401) the session already answered with its
+ * one retry, whatever `statusCodes` the app lists; everything else gets the
+ * app's limit and `shouldRetry`.
  */
-function retryGuard(appRetry: RetryOption, authRetried: (error: unknown) => boolean): RetryOptions {
+function retryGuard(appRetry: RetryOption, authRetried: (error: unknown) => boolean, authStatuses: readonly number[]): RetryOptions {
 	const appLimit = typeof appRetry === 'number' ? appRetry : appRetry?.limit ?? 2;
 	const appOptions = typeof appRetry === 'object' ? appRetry : {};
 	return {
@@ -99,6 +101,11 @@ function retryGuard(appRetry: RetryOption, authRetried: (error: unknown) => bool
 		limit: appLimit + 1,
 		async shouldRetry(state: ShouldRetryState) {
 			if (state.error instanceof SessionError || isAbortError(state.error)) {
+				return false;
+			}
+
+			const status = (state.error as {response?: {status?: unknown}}).response?.status;
+			if (typeof status === 'number' && authStatuses.includes(status)) {
 				return false;
 			}
 
@@ -249,7 +256,7 @@ export function createApi(config: ApiConfig): KyInstance {
 			?? (typeof error === 'object' && error !== null ? attempts.get(error) : undefined);
 	};
 
-	const guard = (appRetry: RetryOption) => retryGuard(appRetry, error => attemptOf(error)?.retried === true);
+	const guard = (appRetry: RetryOption) => retryGuard(appRetry, error => attemptOf(error)?.retried === true, authStatuses);
 
 	const authorize = async (request: Request, context: Context): Promise<void> => {
 		const attempt = (context[attemptKey] as AuthAttempt | undefined) ?? {version: -1, retried: false, waited: 0};

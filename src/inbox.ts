@@ -37,10 +37,19 @@ const failureOf = (message: RefreshFailedMessage): RefreshError =>
 export function createInbox(deps: InboxDeps) {
 	const {tabId, keeper, peers, waiters, failures, resync, driver, debug, post} = deps;
 
+	/**
+	 * Where a failed write removed the fence and this tab may have missed messages, its tokens may
+	 * be of a session that is over: it does not pass them on (a tab that adopted them would write
+	 * them back as current), and ends them itself once its own resync is done.
+	 */
+	const doubtful = () => keeper.record.tokens !== null && keeper.stored().lost;
+
 	/** Says the record this tab holds, to a tab that is behind it. */
 	const announce = () => {
 		const {record} = keeper;
-		post(record.tokens ? {kind: 'tokens', record} : {kind: 'logout', record});
+		if (!doubtful()) {
+			post(record.tokens ? {kind: 'tokens', record} : {kind: 'logout', record});
+		}
 	};
 
 	function onRefreshing(of: RecordRef) {
@@ -111,6 +120,7 @@ export function createInbox(deps: InboxDeps) {
 
 	function onState(message: Extract<Message, {kind: 'state'}>) {
 		driver.adopt(message.record);
+
 		if (message.to !== tabId) {
 			return;
 		}
@@ -141,7 +151,7 @@ export function createInbox(deps: InboxDeps) {
 			}
 
 			case 'hello': {
-				if (keeper.record.epoch > 0) {
+				if (keeper.record.epoch > 0 && !doubtful()) {
 					post({kind: 'state', to: message.from, record: keeper.record, refreshing: driver.running ?? peers.remote ?? null});
 				}
 

@@ -64,6 +64,8 @@ export function createPeers(deps: PeersDeps) {
 		/** Another tab is refreshing `record` right now. */
 		refreshingOf: (record: SessionRecord): boolean =>
 			remote !== undefined && isRecordOf(record, remote.of) && clock.now() - remote.since < options.pauseTimeout,
+		/** How long ago another tab said it was refreshing, or undefined. */
+		remoteAge: (): number | undefined => remote && clock.now() - remote.since,
 		/** The record being refreshed elsewhere, for a `state` answer. */
 		get remote(): RecordRef | undefined {
 			return remote?.of;

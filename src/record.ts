@@ -109,6 +109,13 @@ export const logoutRecord = (next: Next, current: SessionRecord): SessionRecord 
 export const rejectedRecord = (from: SessionRecord, writer: string): SessionRecord =>
 	({...refOf(from), generation: from.generation + 1, writer, tokens: null, ended: 'refresh-rejected'});
 
+/**
+ * The session `from` belongs to, over for a reason this tab learnt from storage alone (another
+ * login replaced it, or a failed write lost what ended it): it keeps its epoch, like a rejection.
+ */
+export const endedRecord = (from: SessionRecord, writer: string): SessionRecord =>
+	({...refOf(from), generation: from.generation + 1, writer, tokens: null, ended: 'logout'});
+
 export const refreshedRecord = (from: SessionRecord, writer: string, tokens: TokenSet): SessionRecord =>
 	({...refOf(from), generation: from.generation + 1, writer, tokens, ended: null});
 

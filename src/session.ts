@@ -106,11 +106,12 @@ function heartbeatThrough(api: KyInstance, url: URL | null) {
 }
 
 /** What the page's lifecycle means for the session. */
-function followPage(parts: {resync: Resync; election: Election; coordinator: Coordinator}) {
-	const {resync, election, coordinator} = parts;
+function followPage(parts: {resync: Resync; election: Election; coordinator: Coordinator; keeper: RecordKeeper}) {
+	const {resync, election, coordinator, keeper} = parts;
 	let visible = (globalThis as {document?: Document}).document?.visibilityState !== 'hidden';
 	/** Back from the back/forward cache or a freeze: what this tab holds may be stale. */
 	const cameBack = () => {
+		keeper.markMissed();
 		resync.ask(true);
 		election.start();
 		coordinator.wake(visible);
@@ -163,7 +164,8 @@ function followPage(parts: {resync: Resync; election: Election; coordinator: Coo
 
 			case 'freeze': {
 				// A frozen page runs no timers but keeps its locks (and Chromium still delivers its
-				// channel messages): hand leadership over now.
+				// channel messages): hand leadership and any refresh between attempts over now.
+				coordinator.pageHidden();
 				election.stop();
 				break;
 			}
@@ -204,7 +206,7 @@ export function initSession(input: SessionOptions): Session {
 		}
 	});
 
-	const stopLifecycle = options.lifecycle?.(followPage({resync, election, coordinator}));
+	const stopLifecycle = options.lifecycle?.(followPage({resync, election, coordinator, keeper}));
 	// Read what storage knows (a fence may say the session ended), then ask the open tabs.
 	coordinator.wake(false);
 	resync.ask(!(store.shared || keeper.record.tokens !== null) || keeper.stored().behind);

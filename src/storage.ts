@@ -40,6 +40,11 @@ export interface RecordStore {
 	read(): SessionRecord | undefined;
 	/** The fence, or undefined where there is none. */
 	fence(): Fence | undefined;
+	/**
+	 * True when the fence this tab saw is gone: a tab whose write failed
+	 * removed it, and what it wrote (a refresh, a logout, a login) is unknown here.
+	 */
+	fenceLost(): boolean;
 	/** Writes the record and the fence unless storage already holds it or a newer one (another tab wrote it). */
 	write(record: SessionRecord): void;
 	/** The refresh of `ref` failed: no tab refreshes it before `retryAt` (null: the cooldown is over). */
@@ -66,10 +71,9 @@ export function createMemoryStorage(): StorageAdapter {
 function webStorage(name: 'localStorage' | 'sessionStorage'): Storage | undefined {
 	try {
 		// Reading the property throws where storage is disabled (blocked cookies, some private modes).
+		// A write is not probed: a full quota refuses writes yet still lets this tab read what others wrote.
 		const storage = (globalThis as Record<string, unknown>)[name] as Storage | undefined;
-		const probe = '__tab-session-probe__';
-		storage?.setItem(probe, probe);
-		storage?.removeItem(probe);
+		storage?.getItem('__tab-session-probe__');
 		return storage;
 	} catch {
 		return undefined;
@@ -126,7 +130,7 @@ export function createRecordStore(option: StorageOption, key: string, debug: Deb
 	};
 
 	/** Parses one stored value; a corrupt or foreign one is removed, so the next tab does not trip on it. */
-	const load = <T>(storage: StorageAdapter, name: string, parse: (stored: {v?: unknown; [field: string]: unknown}) => T | undefined): T | undefined => {
+	const load = <T>(storage: StorageAdapter, name: string, parse: (stored: {v?: unknown; [field: string]: unknown}) => T | undefined, onCorrupt?: () => void): T | undefined => {
 		let raw: string | null;
 		try {
 			raw = storage.getItem(name);
@@ -146,6 +150,7 @@ export function createRecordStore(option: StorageOption, key: string, debug: Deb
 
 		if (value === undefined) {
 			remove(storage, name);
+			onCorrupt?.();
 		}
 
 		return value;
@@ -153,9 +158,19 @@ export function createRecordStore(option: StorageOption, key: string, debug: Deb
 
 	const readRecord = () => load(adapter, key, stored =>
 		stored.v === protocolVersion ? parseRecord(stored['record']) : (stored.v === 1 ? fromVersion1(stored['record']) : undefined));
-	const readFence = () => fenceStorage
-		? load(fenceStorage, fenceKey, stored => stored.v === protocolVersion ? parseFence(stored['fence']) : undefined)
-		: undefined;
+	/** A fence was there since this tab last knew of none; a foreign value does not count. */
+	let seenFence = false;
+	const readFence = () => {
+		if (!fenceStorage) {
+			return undefined;
+		}
+
+		const fence = load(fenceStorage, fenceKey, stored => stored.v === protocolVersion ? parseFence(stored['fence']) : undefined, () => {
+			seenFence = false;
+		});
+		seenFence ||= fence !== undefined;
+		return fence;
+	};
 
 	/** From the first failed write on, this tab's stored record is gone and its reads no longer count. */
 	const distrust = (error: unknown) => {
@@ -182,15 +197,18 @@ export function createRecordStore(option: StorageOption, key: string, debug: Deb
 		}
 	};
 
+	// The old fence is removed when a write fails; the new one, the same size, usually fits in its
+	// place (and in that of the tokens removed just before): one more try.
 	const writeFence = (fence: Fence) => {
-		if (fenceStorage) {
-			save(fenceStorage, fenceKey, {fence});
+		if (fenceStorage && (save(fenceStorage, fenceKey, {fence}) || save(fenceStorage, fenceKey, {fence}))) {
+			seenFence = true;
 		}
 	};
 
 	return {
 		read: () => trusted ? readRecord() : undefined,
 		fence: readFence,
+		fenceLost: () => readFence() === undefined && seenFence,
 		write(record) {
 			if (trusted) {
 				const stored = readRecord();

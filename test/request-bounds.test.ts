@@ -63,6 +63,16 @@ describe('the app\'s retry options through session.api', () => {
 		expect(retriedWithSessionError).toEqual([]);
 	});
 
+	it('a 401 gets the session\'s one retry with a newer token, however the app lists 401 in its statusCodes', async () => {
+		const world = worlds.use(await signedInWorld(2, {ttl: 3600}));
+		const error = await world.run(outcome(world.tabs[1]!.session.api.get(`${world.server.origin}/api/deny`, {retry: {limit: 3, statusCodes: [401, 500]}}).json()));
+		expect((error as {response?: Response}).response?.status).toBe(401);
+		const calls = world.server.apiCalls.filter(call => call.path === '/api/deny');
+		expect(calls).toHaveLength(2);
+		expect(calls[1]!.token).not.toBe(calls[0]!.token);
+		expect(world.server.counters.refreshCalls).toBe(1);
+	});
+
 	it('a PauseTimeoutError is not retried with a fresh full pause', async () => {
 		const world = worlds.use(await signedInWorld(2, {ttl: 3600, session: {pauseTimeout: 1000}}));
 		world.server.failNext('hang');

@@ -148,3 +148,38 @@ describe('an account switch that crosses a refresh of the old session', () => {
 		}
 	});
 });
+
+describe('a second leader without Web Locks (a tab that claimed while the leader did not hear it)', () => {
+	it('leaves a refresh the first leader announced moments ago to finish: one refresh call at a time, no reuse', async () => {
+		const world = worlds.use(createWorld({ttl: 3600, storage: 'memory', locks: false}));
+		const tabs = await openTabs(world, 2);
+		const leader = tabs.find(entry => entry.tab.session.getState().role === 'leader')!;
+		const follower = tabs.find(entry => entry !== leader)!;
+		await world.run(leader.tab.session.login(world.server.login()));
+		await world.tick(50);
+		// The leader refreshes slowly for a request of the other tab, and stops hearing the channel.
+		world.server.refreshDelay = 1500;
+		world.server.revokeAccessTokens();
+		const waiting = follower.tab.burst(1);
+		await world.tick(5);
+		expect(world.server.refreshesInFlight).toBe(1);
+		leader.channel.deaf = true;
+		// Right after the leader's heartbeat, a tab opens with the highest id; the leader never hears
+		// its claim, so it leads too.
+		const delivered = world.hub.delivered;
+		while (world.hub.delivered === delivered) {
+			// eslint-disable-next-line no-await-in-loop
+			await world.tick(1);
+		}
+
+		const late = withTabId(0xf0, () => world.openTab());
+		await world.tick(400);
+		expect(late.session.getState().role).toBe('leader');
+		const [result] = await world.run(waiting);
+		expect(result!.status).toBe('fulfilled');
+		await world.tick(3000);
+		expect(world.server.counters.maxConcurrentRefreshes).toBe(1);
+		expect(world.server.noReuse).toBe(true);
+		expect(world.server.counters.refreshCalls).toBe(1);
+	});
+});

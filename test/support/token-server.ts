@@ -9,9 +9,23 @@ export interface TokenServerOptions {
 	origin?: string;
 }
 
-type FailureMode = 500 | 503 | 'garbage' | 'html' | 'network' | 'hang' | 'missing-field' | 400;
+/** A refresh that rotates as usual but answers a lifetime of zero, a negative one, or under a second. */
+type LifetimeFault = 'zero-lifetime' | 'negative-lifetime' | 'tiny-lifetime';
+type FailureMode = 500 | 503 | 'garbage' | 'html' | 'network' | 'hang' | 'missing-field' | 400 | LifetimeFault;
+
+const faultLifetimes: Record<LifetimeFault, number> = {'zero-lifetime': 0, 'negative-lifetime': -30, 'tiny-lifetime': 0.4};
+
+interface RefreshCall {
+	/** Fake-time ms when the call arrived. */
+	at: number;
+	/** The token family of the refresh token it presented; null when it presented none (or a failure was injected first). */
+	family: number | null;
+	ok: boolean;
+}
 
 interface ApiCall {
+	/** Fake-time ms when it arrived (before any delay of the handler). */
+	at: number;
 	/** The request's `x-request-id` header, when it had one. */
 	id: string | null;
 	path: string;
@@ -29,6 +43,7 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 	const refresh = new Map<string, {family: number; used: boolean}>();
 	const revokedFamilies = new Set<number>();
 	const failures: FailureMode[] = [];
+	let outage: FailureMode | null = null;
 	let refreshDelay = 0;
 	let slowDelay = 0;
 	let inFlight = 0;
@@ -47,14 +62,15 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 	};
 	const apiCalls: ApiCall[] = [];
 	const presentedRefreshTokens: string[] = [];
+	const refreshLog: RefreshCall[] = [];
 
-	const issue = (family: number) => {
+	const issue = (family: number, lifetime = ttl) => {
 		serial++;
 		const accessToken = `at-${family}-${serial}`;
 		const refreshToken = `rt-${family}-${serial}`;
-		access.set(accessToken, {expiresAt: serverNow() + (ttl * 1000), family});
+		access.set(accessToken, {expiresAt: serverNow() + (lifetime * 1000), family});
 		refresh.set(refreshToken, {family, used: false});
-		return {accessToken, refreshToken, expiresIn: ttl};
+		return {accessToken, refreshToken, expiresIn: lifetime};
 	};
 
 	const json = (status: number, body: unknown) =>
@@ -80,10 +96,12 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 
 	async function handleRefresh(body: string, signal: AbortSignal | null | undefined): Promise<Response> {
 		counters.refreshCalls++;
+		const call: RefreshCall = {at: Date.now(), family: null, ok: false};
+		refreshLog.push(call);
 		inFlight++;
 		counters.maxConcurrentRefreshes = Math.max(counters.maxConcurrentRefreshes, inFlight);
 		try {
-			const failure = failures.shift();
+			const failure = failures.shift() ?? outage ?? undefined;
 			if (failure === 'network') {
 				throw new TypeError('fetch failed');
 			}
@@ -120,6 +138,7 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 
 			presentedRefreshTokens.push(token);
 			const entry = refresh.get(token);
+			call.family = entry?.family ?? null;
 			if (!entry || revokedFamilies.has(entry.family)) {
 				return json(401, {error: 'invalid_grant'});
 			}
@@ -133,6 +152,11 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 
 			entry.used = true;
 			counters.refreshOk++;
+			call.ok = true;
+			if (failure === 'zero-lifetime' || failure === 'negative-lifetime' || failure === 'tiny-lifetime') {
+				return json(200, issue(entry.family, faultLifetimes[failure]));
+			}
+
 			return json(200, issue(entry.family));
 		} finally {
 			inFlight--;
@@ -140,13 +164,14 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 	}
 
 	const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+		const arrived = Date.now();
 		const request = input instanceof Request ? input : new Request(String(input), init);
 		const url = new URL(request.url);
 		const body = request.method === 'GET' || request.method === 'HEAD' ? '' : await request.text();
 		await Promise.resolve();
 		if (url.origin !== origin) {
 			// Another origin: record what it received.
-			apiCalls.push({id: request.headers.get('x-request-id'), path: url.href, token: request.headers.get('authorization'), status: 200, method: request.method, body});
+			apiCalls.push({at: arrived, id: request.headers.get('x-request-id'), path: url.href, token: request.headers.get('authorization'), status: 200, method: request.method, body});
 			return json(200, {ok: true, foreign: true});
 		}
 
@@ -169,7 +194,7 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 
 			// `/api/deny` refuses every token: a permission the user lacks, say.
 			const ok = validAccess(token) && url.pathname !== '/api/deny';
-			apiCalls.push({id: request.headers.get('x-request-id'), path: url.pathname, token, status: ok ? 200 : 401, method: request.method, body});
+			apiCalls.push({at: arrived, id: request.headers.get('x-request-id'), path: url.pathname, token, status: ok ? 200 : 401, method: request.method, body});
 			if (!ok) {
 				counters.api401++;
 				return json(401, {error: 'invalid_token'});
@@ -187,6 +212,8 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 		counters,
 		apiCalls,
 		presentedRefreshTokens,
+		/** Every refresh call, in arrival order. */
+		refreshLog,
 		/** A fresh token family, as the login endpoint would issue. */
 		login: () => issue(++serial * 1000),
 		/** Every access token stops working (a key rotation); refresh tokens still work. */
@@ -198,6 +225,10 @@ export function createTokenServer(options: TokenServerOptions = {}) {
 		/** The next refresh calls fail this way, in order. */
 		failNext(...modes: FailureMode[]) {
 			failures.push(...modes);
+		},
+		/** Until set back to null, every refresh call without a queued failure fails this way. */
+		set outage(mode: FailureMode | null) {
+			outage = mode;
 		},
 		set refreshDelay(ms: number) {
 			refreshDelay = ms;

@@ -82,6 +82,24 @@ describe('the message election (no Web Locks)', () => {
 		expect(later!.changes).toEqual([]);
 	});
 
+	it('a tab that starts claiming just after another tab\'s claim went by still yields to it: never two leaders at once', async () => {
+		const [high, low] = candidates(['tab-z', 'tab-a']);
+		high!.election.start();
+		// The claim is delivered before the second tab listens: it never hears it.
+		await vi.advanceTimersByTimeAsync(1);
+		low!.election.start();
+		let most = 0;
+		for (let elapsed = 0; elapsed < 1500; elapsed++) {
+			// eslint-disable-next-line no-await-in-loop
+			await vi.advanceTimersByTimeAsync(1);
+			most = Math.max(most, leadersOf([high!, low!]).length);
+		}
+
+		expect(most).toBe(1);
+		expect(leadersOf([high!, low!])).toEqual(['tab-z']);
+		expect(low!.changes).toEqual([]);
+	});
+
 	it('hands leadership over within a claim window when the leader stops (close, freeze, pagehide)', async () => {
 		const tabs = candidates(['tab-a', 'tab-b', 'tab-c']);
 		for (const tab of tabs) {

@@ -94,16 +94,21 @@ describe('createRecordStore kinds', () => {
 		expect(createRecordStore({...spyAdapter(), shared: 1 as unknown as boolean}, uniqueKey(), quiet).shared).toBe(false);
 	});
 
-	it("falls back to memory when localStorage refuses writes (private mode, quota)", () => {
-		vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
-			throw new DOMException('denied', 'SecurityError');
-		});
+	it('still reads localStorage when it refuses writes (private mode, full quota), and stops trusting it at the first failed write', () => {
 		const key = uniqueKey();
+		const other = createRecordStore('local', key, quiet);
+		other.write(record(1));
+		vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
+			throw new DOMException('denied', 'QuotaExceededError');
+		});
 		const store = createRecordStore('local', key, quiet);
-		expect(store.kind).toBe('memory');
-		expect(store.shared).toBe(false);
-		store.write(record(1));
+		// What another tab wrote before the quota filled up is read, the fence with it.
+		expect(store.kind).toBe('local');
 		expect(store.read()).toEqual(record(1));
+		expect(store.fence()).toMatchObject({generation: 1});
+		store.write(record(2));
+		expect(store.shared).toBe(false);
+		expect(store.read()).toBeUndefined();
 		vi.restoreAllMocks();
 		expect(window.localStorage.getItem(key)).toBeNull();
 	});
