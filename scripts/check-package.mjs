@@ -5,9 +5,10 @@
 // 3. an install of the tarball in a throwaway app: Node imports and requires it, and TypeScript
 //    compiles against its types, dependencies' declarations included (attw reads the tarball alone
 //    and cannot see ky's).
+// 4. `npm pack` in a copy of the sources without dist/, as in a fresh clone: `prepack` builds.
 // Prints every finding and exits 1 when there is one.
 import {execFile} from 'node:child_process';
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -51,9 +52,25 @@ try {
 	const tarball = join(temp, manifest.filename);
 	const files = manifest.files.map(file => file.path);
 	// Only the builds, their maps and types, and the package's documents: no sources, tests or configs.
-	const stray = files.filter(path => !/^(?:dist\/tab-session\.[\w.]+|README\.md|LICENSE(?:\.\w+)?|package\.json)$/.test(path));
-	report('packed files', stray.length === 0,
-		`${files.length} files, ${(manifest.size / 1000).toFixed(1)} kB packed${stray.length > 0 ? `; unexpected: ${stray.join(', ')}` : ''}`);
+	const stray = files.filter(path => !/^(?:dist\/tab-session\.[\w.]+|README\.md|SECURITY\.md|LICENSE(?:\.\w+)?|package\.json)$/.test(path));
+	// The README links to SECURITY.md: it ships beside it.
+	const missing = ['SECURITY.md', 'README.md', 'dist/tab-session.js', 'dist/tab-session.cjs', 'dist/tab-session.global.js', 'dist/tab-session.d.ts']
+		.filter(path => !files.includes(path));
+	report('packed files', stray.length === 0 && missing.length === 0,
+		`${files.length} files, ${(manifest.size / 1000).toFixed(1)} kB packed${stray.length > 0 ? `; unexpected: ${stray.join(', ')}` : ''}${missing.length > 0 ? `; missing: ${missing.join(', ')}` : ''}`);
+
+	// A fresh clone has no dist/: `prepack` must build it, or the tarball holds documents only.
+	const clone = join(temp, 'clone');
+	mkdirSync(clone);
+	for (const entry of ['package.json', 'rollup.config.mjs', 'tsconfig.json', 'src', 'README.md', 'SECURITY.md', 'LICENSE']) {
+		cpSync(join(root, entry), join(clone, entry), {recursive: true});
+	}
+
+	symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'), 'dir');
+	const fresh = await exec('npm', ['pack', '--dry-run', '--json'], {cwd: clone});
+	const freshFiles = fresh.code === 0 ? JSON.parse(fresh.stdout)[0].files.map(file => file.path) : [];
+	const built = ['dist/tab-session.js', 'dist/tab-session.cjs', 'dist/tab-session.global.js', 'dist/tab-session.d.ts'].every(path => freshFiles.includes(path));
+	report('npm pack from a fresh clone (prepack builds)', built, built ? `${freshFiles.length} files` : fresh.output.slice(-400));
 
 	const buffer = readFileSync(tarball);
 	const {messages, pkg} = await publint({
@@ -116,6 +133,9 @@ async function checkInstalled(tarball) {
 	const use = `import {initSession, oauth2RefreshGrant, isSessionError, type SessionState} from 'tab-session';
 const session = initSession({refreshUrl: '/auth/refresh', ...oauth2RefreshGrant({clientId: 'app'})});
 export const status: SessionState['status'] = session.getState().status;
+// An app's own fetch wrapper hands the request's signal on as it is (null or undefined included).
+export const tokenFor = async (init: RequestInit): Promise<string> => session.getAccessToken({signal: init.signal});
+export const refreshFor = async (init: RequestInit): Promise<void> => session.refresh({signal: init.signal ?? undefined});
 export async function orders(): Promise<Array<{id: number}> | string> {
 	try {
 		return await session.api.get('orders').json<Array<{id: number}>>();
@@ -128,7 +148,7 @@ export async function orders(): Promise<Array<{id: number}> | string> {
 		writeFileSync(join(app, file), use);
 	}
 
-	const compilerOptions = {noEmit: true, strict: true, skipLibCheck: false, target: 'es2022', lib: ['es2022', 'dom', 'dom.iterable'], types: []};
+	const compilerOptions = {noEmit: true, strict: true, exactOptionalPropertyTypes: true, skipLibCheck: false, target: 'es2022', lib: ['es2022', 'dom', 'dom.iterable'], types: []};
 	const compiles = [
 		{label: 'nodenext', files: ['esm.mts', 'cjs.cts'], compilerOptions: {module: 'nodenext', moduleResolution: 'nodenext'}},
 		{label: 'bundler', files: ['app.ts'], compilerOptions: {module: 'esnext', moduleResolution: 'bundler'}},

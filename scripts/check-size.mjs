@@ -15,12 +15,13 @@ import {rollup} from 'rollup';
 const budgets = {
 	// <script src>: ky inside, minified. Raised from 18,000 for the session ids and epochs, the
 	// fence, the election of its own, resync and the page lifecycle; broadcast-channel went out.
-	global: 20_300, // 19,295 B
+	// Then from 20,300 for the lost-fence rules and error messages that name the mistake.
+	global: 21_400, // 20,423 B
 	// `import … from 'tab-session'` in an app: every export, with ky
 	// resolved for browsers.
-	bundled: 20_100, // 19,107 B
+	bundled: 21_200, // 20,187 B
 	// dist/tab-session.js alone, ky left to the app: what the SDK itself adds.
-	esm: 15_600, // 14,872 B
+	esm: 16_800, // 15,970 B
 };
 
 const root = fileURLToPath(new URL('../', import.meta.url));

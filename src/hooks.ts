@@ -277,7 +277,8 @@ export function createApi(config: ApiConfig): KyInstance {
 					light.add(request);
 				}
 
-				if (targets(request)) {
+				// `context: {auth: false}`: a public endpoint through `api`, with no bearer and no pause.
+				if (targets(request) && context['auth'] !== false) {
 					await authorize(request, context);
 				}
 			},

@@ -16,9 +16,18 @@ type RefresherOptions = Pick<NormalizedOptions,
 
 /** An answer that retrying cannot change: it ends the attempts at once. */
 class FinalError extends Error {
-	constructor(readonly error: OAuthError) {
+	constructor(readonly error: RefreshError) {
 		super(error.message);
 	}
+}
+
+/** Statuses a retry may change: timeouts, rate limits, server errors. Any other 4xx is an answer. */
+const transient = (status: number) => status >= 500 || status === 408 || status === 425 || status === 429;
+
+/** `POST https://…/auth/refresh answered 404 (text/html)`: what to look at, without the body (it may hold tokens). */
+function answered(method: string, url: URL, response: Response): string {
+	const type = response.headers.get('content-type')?.split(';')[0]?.trim();
+	return `${method} ${url.href} answered ${response.status}${type ? ` (${type})` : ''}`;
 }
 
 class AttemptError extends Error {
@@ -59,12 +68,15 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 		let onAbort: (() => void) | undefined;
 		try {
 			const init = options.refreshRequest({accessToken: tokens.accessToken, refreshToken: tokens.refreshToken});
+			const method = init.method ?? 'POST';
+			const final = (message: string, status: number, cause?: unknown) =>
+				new FinalError(new RefreshFailedError(`Token refresh failed: ${message}; not retried: the same request gets the same answer`, status, {cause}));
 			let response: Response;
 			try {
 				// Raced with the signal: a fetch that ignores its signal must not outlive the timeout.
 				response = await Promise.race([
 					options.fetch(options.refreshUrl.href, {
-						method: init.method ?? 'POST',
+						method,
 						headers: init.headers ?? {},
 						body: init.body ?? null,
 						credentials: init.credentials ?? 'same-origin',
@@ -84,7 +96,10 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 					throw timeout.signal.reason;
 				}
 
-				throw new AttemptError('the refresh request failed to reach the server', null, {cause: error});
+				const crossOrigin = options.refreshUrl.origin !== globalThis.location?.origin;
+				throw new AttemptError(`the refresh request to ${method} ${options.refreshUrl.href} failed to reach the server${crossOrigin
+					? ' (a refresh endpoint on another origin must allow this one with CORS; the console shows the browser\'s reason)'
+					: ''}`, null, {cause: error});
 			}
 
 			if (!response.ok && options.parseRefreshError) {
@@ -98,7 +113,7 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 				}
 
 				if (verdict?.action === 'retry') {
-					throw new AttemptError(`the refresh endpoint answered ${response.status}${verdict.error ? ` ${verdict.error.error}` : ''}`, response.status);
+					throw new AttemptError(`${answered(method, options.refreshUrl, response)}${verdict.error ? ` ${verdict.error.error}` : ''}`, response.status);
 				}
 			}
 
@@ -109,22 +124,28 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 
 			if (!response.ok) {
 				void response.body?.cancel().catch(() => undefined);
-				throw new AttemptError(`the refresh endpoint answered ${response.status}`, response.status);
+				if (!transient(response.status)) {
+					// A 404 (a wrong refreshUrl), a 405, a 403 from a proxy: the next attempt gets the same.
+					throw final(answered(method, options.refreshUrl, response), response.status);
+				}
+
+				throw new AttemptError(answered(method, options.refreshUrl, response), response.status);
 			}
 
 			let body: unknown;
 			try {
 				body = JSON.parse(await response.text());
 			} catch {
-				// No cause: a parser message quotes the body, which may hold tokens.
+				// No cause: a parser message quotes the body, which may hold tokens. An HTML page (a
+				// login redirect, a proxy) answers the same the next time.
 				signal.throwIfAborted();
-				throw new AttemptError('the refresh response is not JSON', response.status);
+				throw final(`${answered(method, options.refreshUrl, response)}, which is not JSON`, response.status);
 			}
 
 			try {
 				return {type: 'ok', tokens: toTokenSet(options.parseRefreshResponse(body, response), clock.now(), tokens.refreshToken), status: response.status};
 			} catch (error) {
-				throw new AttemptError(`the refresh response is not usable: ${error instanceof Error ? error.message : 'parse failed'}`, response.status, {cause: error});
+				throw final(`${answered(method, options.refreshUrl, response)} with tokens that are not usable: ${error instanceof Error ? error.message : 'parse failed'}`, response.status, error);
 			}
 		} finally {
 			// Nothing of an attempt outlives it: a session refreshes every few minutes for days.

@@ -26,13 +26,13 @@ export interface Session {
 	/** Signs out every tab: tokens cleared, waiting requests rejected with `LoggedOutError`. */
 	logout(): Promise<void>;
 	/** Refreshes now (once for all tabs) and resolves when the new tokens are here. */
-	refresh(options?: {signal?: AbortSignal | undefined}): Promise<void>;
+	refresh(options?: {signal?: AbortSignal | null | undefined}): Promise<void>;
 	/** This tab's view of the session; the same object until something changes. */
 	getState(): SessionState;
 	/** Calls `listener` on every state change; returns the unsubscribe function. */
 	subscribe(listener: StateListener): () => void;
 	/** The current access token, after any refresh under way. Rejects with `LoggedOutError` when signed out. */
-	getAccessToken(options?: {signal?: AbortSignal | undefined}): Promise<string>;
+	getAccessToken(options?: {signal?: AbortSignal | null | undefined}): Promise<string>;
 	/** Leaves the election, closes the channel, stops timers and listeners. Safe to call twice. */
 	close(): void;
 }
@@ -45,6 +45,34 @@ const randomId = (): string => {
 };
 
 const neverAborted = () => new AbortController().signal;
+
+/** Namespaces with a session open in this page, and those already warned about. */
+const openHere = new Map<string, number>();
+const warned = new Set<string>();
+
+/**
+ * A second session for a namespace in one page acts as another tab: two elections, two sets of
+ * timers. Hot reload and React's strict mode do it for a moment, so this warns (once) rather than throw.
+ * Not with an app-supplied `broadcastMethod`: then several sessions in one page are several tabs on purpose.
+ */
+function countOpen(namespace: string): () => void {
+	const count = (openHere.get(namespace) ?? 0) + 1;
+	openHere.set(namespace, count);
+	if (count > 1 && !warned.has(namespace)) {
+		warned.add(namespace);
+		globalThis.console?.warn?.(`tab-session: initSession was called again for namespace '${namespace}' while a session of it is open in this page; `
+			+ 'each one acts as a separate tab. Create the session once (a module of its own) and import it where it is needed, '
+			+ 'or close() the first before creating another.');
+	}
+
+	let counted = true;
+	return () => {
+		if (counted) {
+			counted = false;
+			openHere.set(namespace, (openHere.get(namespace) ?? 1) - 1);
+		}
+	};
+}
 
 /** The parts of one tab's session, built in dependency order. */
 function assemble(options: NormalizedOptions) {
@@ -186,6 +214,11 @@ export function initSession(input: SessionOptions): Session {
 	const options = normalizeOptions(input);
 	const {clock} = options;
 	const {channel, store, keeper, resync, coordinator, election, gate, api} = assemble(options);
+	// Several sessions over an app-supplied transport are several tabs on purpose (tests, frames).
+	const uncount = options.broadcastMethod ? () => undefined : countOpen(options.namespace);
+	if (options.refreshUrl.origin !== globalThis.location?.origin) {
+		options.debug('refreshUrl is on another origin: the endpoint must answer CORS preflights for this origin (and allow credentials for cookies)', {refreshUrl: options.refreshUrl.origin});
+	}
 
 	const snapshot = () => snapshotOf(keeper, coordinator);
 	const state = createStateStore(snapshot());
@@ -255,6 +288,7 @@ export function initSession(input: SessionOptions): Session {
 			}
 
 			coordinator.close();
+			uncount();
 			resync.mark();
 			duties.stop();
 			stopLifecycle?.();

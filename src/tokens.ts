@@ -73,8 +73,21 @@ export function toTokenSet(input: unknown, now: number, previousRefreshToken: st
 	}
 
 	const {accessToken, refreshToken, expiresIn, expiresAt} = input as Record<string, unknown>;
+	if (accessToken === undefined && 'access_token' in input) {
+		throw new InvalidTokensError('got `access_token`: did you mean `accessToken`? Map an OAuth 2.0 token response '
+			+ '({accessToken: body.access_token, refreshToken: body.refresh_token, expiresIn: body.expires_in}), or use `oauth2RefreshGrant()` for refreshes');
+	}
+
+	if (typeof accessToken === 'string' && /^bearer\s/i.test(accessToken)) {
+		throw new InvalidTokensError('`accessToken` starts with `Bearer `: drop the prefix, the session adds it');
+	}
+
 	if (!isToken(accessToken)) {
 		throw new InvalidTokensError('`accessToken` must be a non-empty string without whitespace');
+	}
+
+	if (refreshToken === undefined && 'refresh_token' in input) {
+		throw new InvalidTokensError('got `refresh_token`: did you mean `refreshToken`?');
 	}
 
 	if (refreshToken !== undefined && refreshToken !== null && !isToken(refreshToken)) {

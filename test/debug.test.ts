@@ -1,4 +1,5 @@
-import {describe, expect, it} from 'vitest';
+import {describe, expect, it, vi} from 'vitest';
+import {initSession} from '../src/index.js';
 import {createWorld, worldPerTest} from './support/world.js';
 
 const worlds = worldPerTest();
@@ -52,5 +53,47 @@ describe('the debug option', () => {
 		const text = JSON.stringify(lines);
 		expect(text).not.toMatch(/\b[ar]t-\d+-\d+\b/);
 		expect(world.server.counters.refreshCalls).toBeGreaterThanOrEqual(2);
+	});
+});
+
+describe('warnings that say what to do', () => {
+	it('a second initSession for one namespace in one page warns once on the console, saying how to share one session', () => {
+		const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+		const namespace = `twice-${Math.random().toString(36).slice(2)}`;
+		const sessions = [1, 2, 3].map(() => initSession({refreshUrl: '/auth/refresh', namespace, storage: 'memory', lifecycle: null}));
+		try {
+			expect(warn).toHaveBeenCalledTimes(1);
+			expect(String(warn.mock.calls[0]![0])).toMatch(new RegExp(`initSession was called again for namespace '${namespace}'.*Create the session once`));
+			// Another namespace is another session: no warning.
+			sessions.push(initSession({refreshUrl: '/auth/refresh', namespace: `${namespace}-other`, storage: 'memory', lifecycle: null}));
+			expect(warn).toHaveBeenCalledTimes(1);
+		} finally {
+			for (const session of sessions) {
+				session.close();
+			}
+
+			warn.mockRestore();
+		}
+	});
+
+	it('one session at a time (close, then create again, as hot reload does) does not warn', () => {
+		const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+		const namespace = `again-${Math.random().toString(36).slice(2)}`;
+		try {
+			for (let index = 0; index < 3; index++) {
+				initSession({refreshUrl: '/auth/refresh', namespace, storage: 'memory', lifecycle: null}).close();
+			}
+
+			expect(warn).not.toHaveBeenCalled();
+		} finally {
+			warn.mockRestore();
+		}
+	});
+
+	it('debug says once, at start, that a refreshUrl on another origin needs CORS', () => {
+		const lines: string[] = [];
+		const session = initSession({refreshUrl: 'https://auth.example.com/token', storage: 'memory', lifecycle: null, debug: message => lines.push(message)});
+		session.close();
+		expect(lines.filter(line => line.includes('refreshUrl is on another origin'))).toHaveLength(1);
 	});
 });

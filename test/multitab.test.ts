@@ -351,10 +351,11 @@ describe('logout and failures', () => {
 	});
 
 	it.each([
+		// Three attempts (refreshRetries: 2) where a retry may help; one where the answer would be the same.
 		['5xx', [500, 503, 500]],
-		['invalid JSON', ['garbage', 'garbage', 'garbage']],
-		['an HTML page with status 200', ['html', 'html', 'html']],
-		['JSON without an access token', ['missing-field', 'missing-field', 'missing-field']],
+		['invalid JSON', ['garbage']],
+		['an HTML page with status 200', ['html']],
+		['JSON without an access token', ['missing-field']],
 		['network errors', ['network', 'network', 'network']],
 	] as const)('refresh endpoint failing with %s: typed error when the next attempt comes too late, still signed in, recovers', async (_name, modes) => {
 		// A pause shorter than the 1 s cooldown: requests cannot wait for the next attempt.
@@ -365,8 +366,8 @@ describe('logout and failures', () => {
 		const errors = errorsOf(bursts.flat());
 		expect(errors).toHaveLength(6);
 		expect(errors.every(error => error instanceof RefreshFailedError)).toBe(true);
-		// Three attempts (refreshRetries: 2), by one tab.
-		expect(world.server.counters.refreshCalls).toBe(3);
+		// By one tab.
+		expect(world.server.counters.refreshCalls).toBe(modes.length);
 		for (const tab of world.tabs) {
 			expect(tab.session.getState()).toMatchObject({status: 'authenticated', generation: 1});
 			expect(tab.session.getState().lastError).toBeInstanceOf(RefreshFailedError);
@@ -375,13 +376,13 @@ describe('logout and failures', () => {
 		// Within the cooldown, a request that cannot wait for the next attempt fails fast instead of hammering the endpoint.
 		const fast = await world.tabs[1]!.burst(1);
 		expect(errorsOf(fast)[0]).toBeInstanceOf(RefreshFailedError);
-		expect(world.server.counters.refreshCalls).toBe(3);
+		expect(world.server.counters.refreshCalls).toBe(modes.length);
 		// The endpoint recovers: after the cooldown the leader refreshes once and requests succeed.
 		await world.tick(5000);
 		const later = await world.run(Promise.all(world.tabs.map(async tab => tab.burst(2))));
 		expect(errorsOf(later.flat())).toEqual([]);
 		expect(world.server.counters.refreshOk).toBe(1);
-		expect(world.server.counters.refreshCalls).toBe(4);
+		expect(world.server.counters.refreshCalls).toBe(modes.length + 1);
 		expect(world.server.noReuse).toBe(true);
 		expect(world.tabs[2]!.session.getState().lastError).toBeNull();
 	});

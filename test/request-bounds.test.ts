@@ -134,3 +134,29 @@ describe('storage that fails', () => {
 		expect(world.tabs.map(tab => tab.session.getState().status)).toEqual(['unauthenticated', 'unauthenticated', 'unauthenticated']);
 	});
 });
+
+describe('a request that opts out of the session: context {auth: false}', () => {
+	it('goes out at once with no bearer: during a refresh, while signed out, and a 401 is the app\'s to see', async () => {
+		const world = worlds.use(await signedInWorld(2, {ttl: 3600}));
+		const tab = world.tabs[1]!;
+		const open = {context: {auth: false}, headers: {'x-request-id': 'public-1'}};
+		// A refresh that takes long: a session request waits for it, the public one does not.
+		world.server.refreshDelay = 2000;
+		world.server.revokeAccessTokens();
+		const waiting = outcome(tab.session.api.get(`${world.server.origin}/api/orders`).json());
+		await world.tick(10);
+		const started = Date.now();
+		const publicCall = outcome(tab.session.api.get(`${world.server.origin}/api/orders`, open).json());
+		await world.tick(5);
+		const error = await publicCall;
+		expect(Date.now() - started).toBeLessThan(100);
+		expect((error as {response?: Response}).response?.status).toBe(401);
+		expect(world.server.apiCalls.filter(call => call.id === 'public-1').map(call => call.token)).toEqual([null]);
+		expect(await world.run(waiting)).toBe('ok');
+		// Signed out: no LoggedOutError, the request is sent as it is.
+		await world.run(tab.session.logout());
+		const afterLogout = await world.run(outcome(tab.session.api.get(`${world.server.origin}/api/orders`, {...open, headers: {'x-request-id': 'public-2'}}).json()));
+		expect(afterLogout).not.toBeInstanceOf(LoggedOutError);
+		expect(world.server.apiCalls.filter(call => call.id === 'public-2')).toHaveLength(1);
+	});
+});

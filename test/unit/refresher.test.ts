@@ -147,19 +147,38 @@ describe('createRefresher', () => {
 		expect(error.message).toContain('1 attempt:');
 	});
 
-	it('fails on a body that is not JSON', async () => {
-		const {fetch: fetchFunction, calls} = scriptedFetch(new Response('<html>oops</html>', {status: 200}));
+	it('fails on a body that is not JSON at once, naming the URL, the status and the content type: the same request gets the same page', async () => {
+		const {fetch: fetchFunction, calls} = scriptedFetch(new Response('<html>oops</html>', {status: 200, headers: {'content-type': 'text/html; charset=utf-8'}}));
 		const error = failed(await settle(refresher(fetchFunction).refresh(current, new AbortController().signal)));
-		expect(calls).toHaveLength(3);
+		expect(calls).toHaveLength(1);
 		expect(error.status).toBe(200);
-		expect(error.message).toMatch(/not JSON/);
+		expect(error.message).toBe('Token refresh failed: POST http://localhost:3000/auth/refresh answered 200 (text/html), which is not JSON; not retried: the same request gets the same answer');
+	});
+
+	it('does not retry a 404 or another 4xx that is not about the token; retries 408, 429 and 5xx', async () => {
+		for (const status of [404, 405, 403]) {
+			const {fetch: fetchFunction, calls} = scriptedFetch(new Response('<h1>Not found</h1>', {status, headers: {'content-type': 'text/html'}}));
+			// eslint-disable-next-line no-await-in-loop
+			const error = failed(await settle(refresher(fetchFunction).refresh(current, new AbortController().signal)));
+			expect(calls).toHaveLength(1);
+			expect(error.status).toBe(status);
+			expect(error.message).toContain(`POST http://localhost:3000/auth/refresh answered ${status} (text/html)`);
+		}
+
+		for (const status of [408, 429, 503]) {
+			const {fetch: fetchFunction, calls} = scriptedFetch(json({}, status));
+			// eslint-disable-next-line no-await-in-loop
+			const error = failed(await settle(refresher(fetchFunction).refresh(current, new AbortController().signal)));
+			expect(calls).toHaveLength(3);
+			expect(error.message).toContain(`answered ${status} (application/json)`);
+		}
 	});
 
 	it('fails on JSON without an accessToken', async () => {
 		const {fetch: fetchFunction} = scriptedFetch(json({token: 'x'}));
 		const error = failed(await settle(refresher(fetchFunction, {refreshRetries: 0}).refresh(current, new AbortController().signal)));
-		expect(error.message).toMatch(/not usable/);
-		expect((error.cause as Error).cause).toBeInstanceOf(InvalidTokensError);
+		expect(error.message).toMatch(/tokens that are not usable/);
+		expect(error.cause).toBeInstanceOf(InvalidTokensError);
 	});
 
 	it('fails on a network error, keeping it as the cause', async () => {
@@ -170,6 +189,15 @@ describe('createRefresher', () => {
 		expect(error.status).toBeNull();
 		expect(error.message).toMatch(/failed to reach the server/);
 		expect((error.cause as Error).cause).toBe(networkError);
+	});
+
+	it('says that a refresh endpoint on another origin needs CORS when it cannot be reached', async () => {
+		const {fetch: fetchFunction} = scriptedFetch(new TypeError('Failed to fetch'));
+		const error = failed(await settle(refresher(fetchFunction, {refreshUrl: 'https://auth.example.com/token', refreshRetries: 0}).refresh(current, new AbortController().signal)));
+		expect(error.message).toContain('POST https://auth.example.com/token failed to reach the server (a refresh endpoint on another origin must allow this one with CORS');
+		const {fetch: sameOrigin} = scriptedFetch(new TypeError('Failed to fetch'));
+		const local = failed(await settle(refresher(sameOrigin, {refreshRetries: 0}).refresh(current, new AbortController().signal)));
+		expect(local.message).not.toContain('CORS');
 	});
 
 	it('times an attempt out after refreshTimeout', async () => {
@@ -262,14 +290,14 @@ describe('createRefresher', () => {
 		expect(String(init.body)).toBe(`grant_type=refresh_token&refresh_token=${refreshSecret}`);
 	});
 
-	it('treats a throwing parseRefreshResponse as a failed attempt', async () => {
+	it('treats a throwing parseRefreshResponse as a failed refresh, not retried', async () => {
 		const {fetch: fetchFunction, calls} = scriptedFetch(json({accessToken: 'x'}));
 		const error = failed(await settle(refresher(fetchFunction, {
 			parseRefreshResponse() {
 				throw new Error('unexpected shape');
 			},
 		}).refresh(current, new AbortController().signal)));
-		expect(calls).toHaveLength(3);
+		expect(calls).toHaveLength(1);
 		expect(error.message).toContain('unexpected shape');
 	});
 

@@ -81,6 +81,16 @@ describe('toTokenSet', () => {
 		});
 	}
 
+	it('says what the mistake is: a raw OAuth 2.0 body, a `Bearer ` prefix, `refresh_token`', () => {
+		expect(() => toTokenSet({access_token: 'at', refresh_token: 'rt', expires_in: 60}, now))
+			.toThrow('got `access_token`: did you mean `accessToken`? Map an OAuth 2.0 token response ({accessToken: body.access_token, refreshToken: body.refresh_token, expiresIn: body.expires_in}), or use `oauth2RefreshGrant()` for refreshes');
+		expect(() => toTokenSet({accessToken: 'Bearer abc'}, now)).toThrow('`accessToken` starts with `Bearer `: drop the prefix, the session adds it');
+		expect(() => toTokenSet({accessToken: 'bearer\tabc'}, now)).toThrow('drop the prefix');
+		expect(() => toTokenSet({accessToken: 'at', refresh_token: 'rt'}, now)).toThrow('got `refresh_token`: did you mean `refreshToken`?');
+		// An empty string still gets the plain message.
+		expect(() => toTokenSet({accessToken: ''}, now)).toThrow('`accessToken` must be a non-empty string without whitespace');
+	});
+
 	it('accepts an accessToken of exactly 16 KiB', () => {
 		expect(toTokenSet({accessToken: 'a'.repeat(16_384)}, now).accessToken).toHaveLength(16_384);
 	});
