@@ -6,6 +6,7 @@ export type {CookieRefreshOptions, CookieRefresh} from './cookie.js';
 export type {Session} from './session.js';
 export type {SessionOptions, RefreshRequestInit, RefreshErrorVerdict, DebugLogger} from './options.js';
 export type {SessionState, SessionStatus, TabRole, StateListener} from './state.js';
+export type {SessionEvent, SessionEventType, SessionEventListener} from './events.js';
 export type {TokenInput, TokenSet} from './tokens.js';
 export type {StorageAdapter, StorageOption} from './storage.js';
 export type {LockManagerLike} from './locks.js';

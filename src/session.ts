@@ -6,6 +6,7 @@ import {InvalidTokensError, SessionClosedError} from './errors.js';
 import {createFailureLog} from './failures.js';
 import {createGate} from './gate.js';
 import {createApi, type KyInstance} from './hooks.js';
+import {createEvents, type SessionEventListener, type SessionEventType} from './events.js';
 import {createRecordKeeper, type RecordKeeper} from './keeper.js';
 import type {LifecycleEvent} from './lifecycle.js';
 import {normalizeOptions, type NormalizedOptions, type SessionOptions} from './options.js';
@@ -31,6 +32,11 @@ export interface Session {
 	getState(): SessionState;
 	/** Calls `listener` on every state change; returns the unsubscribe function. */
 	subscribe(listener: StateListener): () => void;
+	/**
+	 * Calls `listener` on each event of `type` (`login`, `refresh`, `tokens`, `logout`, `refresh-failed`,
+	 * `role`); returns the unsubscribe function. Record events come in the same order in every tab.
+	 */
+	on<T extends SessionEventType>(type: T, listener: SessionEventListener<T>): () => void;
 	/** The current access token, after any refresh under way. Rejects with `LoggedOutError` when signed out. */
 	getAccessToken(options?: {signal?: AbortSignal | null | undefined}): Promise<string>;
 	/** Leaves the election, closes the channel, stops timers and listeners. Safe to call twice. */
@@ -213,7 +219,7 @@ function followPage(parts: {resync: Resync; election: Election; coordinator: Coo
 export function initSession(input: SessionOptions): Session {
 	const options = normalizeOptions(input);
 	const {clock} = options;
-	const {channel, store, keeper, resync, coordinator, election, gate, api} = assemble(options);
+	const {tabId, channel, store, keeper, resync, coordinator, election, gate, api} = assemble(options);
 	// Several sessions over an app-supplied transport are several tabs on purpose (tests, frames).
 	const uncount = options.broadcastMethod ? () => undefined : countOpen(options.namespace);
 	if (options.refreshUrl.origin !== globalThis.location?.origin) {
@@ -222,11 +228,15 @@ export function initSession(input: SessionOptions): Session {
 
 	const snapshot = () => snapshotOf(keeper, coordinator);
 	const state = createStateStore(snapshot());
+	let joining = true;
+	const seen = () => ({record: keeper.record, role: coordinator.role, error: coordinator.lastError(), joining});
+	const events = createEvents(tabId, seen());
 	const duties = createLeaderDuties({coordinator, keeper, options, clock, heartbeat: heartbeatThrough(api, options.heartbeatUrl)});
 
 	coordinator.subscribe(() => {
 		state.update(snapshot());
 		duties.reschedule();
+		events.observe(seen());
 	});
 	election.subscribe(coordinator.setLeader);
 	resync.subscribe(coordinator.reconsider);
@@ -243,6 +253,10 @@ export function initSession(input: SessionOptions): Session {
 	// Read what storage knows (a fence may say the session ended), then ask the open tabs.
 	coordinator.wake(false);
 	resync.ask(!(store.shared || keeper.record.tokens !== null) || keeper.stored().behind);
+	joining = !resync.joined;
+	resync.subscribe(() => {
+		joining = false;
+	});
 	election.start();
 
 	const checkOpen = () => {
@@ -278,6 +292,7 @@ export function initSession(input: SessionOptions): Session {
 		},
 		getState: state.get,
 		subscribe: state.subscribe,
+		on: events.on,
 		async getAccessToken(tokenOptions) {
 			const lease = await gate.acquire(tokenOptions?.signal ?? neverAborted());
 			return lease.accessToken;
@@ -296,6 +311,7 @@ export function initSession(input: SessionOptions): Session {
 			channel.close();
 			state.update(snapshot());
 			state.clear();
+			events.clear();
 		},
 	};
 }
