@@ -26,8 +26,18 @@ export interface Session {
 	login(tokens: TokenInput): Promise<void>;
 	/** Signs out every tab: tokens cleared, waiting requests rejected with `LoggedOutError`. */
 	logout(): Promise<void>;
-	/** Refreshes now (once for all tabs) and resolves when the new tokens are here. */
-	refresh(options?: {signal?: AbortSignal | null | undefined}): Promise<void>;
+	/**
+	 * Refreshes now (once for all tabs) and resolves when the new tokens are here. With `ifToken`,
+	 * only if that access token is still the current one: an interceptor's 401 handler passes the
+	 * token its request carried, so that tabs and requests that met the same revocation share one refresh.
+	 */
+	refresh(options?: {signal?: AbortSignal | null | undefined; ifToken?: string | undefined}): Promise<void>;
+	/**
+	 * A drop-in `fetch` with the guarantees of `api`: the bearer on authorized URLs only, the pause
+	 * during refreshes, one retry of a 401 with newer tokens, the same bounds and errors. HTTP errors
+	 * resolve as responses, as with `fetch`; the session's own errors reject.
+	 */
+	fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
 	/** This tab's view of the session; the same object until something changes. */
 	getState(): SessionState;
 	/** Calls `listener` on every state change; returns the unsubscribe function. */
@@ -51,6 +61,18 @@ const randomId = (): string => {
 };
 
 const neverAborted = () => new AbortController().signal;
+
+/** What `fetch(request)` would send, as init for ky. */
+async function requestInit(request: Request): Promise<RequestInit> {
+	const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD';
+	return {
+		method: request.method,
+		headers: request.headers,
+		credentials: request.credentials,
+		signal: request.signal,
+		...hasBody ? {body: await request.clone().blob()} : {},
+	};
+}
 
 /** Namespaces with a session open in this page, and those already warned about. */
 const openHere = new Map<string, number>();
@@ -288,8 +310,31 @@ export function initSession(input: SessionOptions): Session {
 		},
 		async refresh(refreshOptions) {
 			checkOpen();
+			const ifToken = refreshOptions?.ifToken;
+			if (ifToken !== undefined && typeof ifToken !== 'string') {
+				throw new TypeError('tab-session: refresh({ifToken}) takes the access token a request carried, a string');
+			}
+
+			const current = keeper.record.tokens?.accessToken;
+			if (ifToken !== undefined && current !== undefined && current !== ifToken) {
+				// Newer tokens are here already: another request or tab refreshed.
+				return;
+			}
+
 			await gate.renew(keeper.version, refreshOptions?.signal ?? neverAborted());
 		},
+		// No `this`: `const {fetch} = session` works.
+		fetch: async (input, init) => api(input instanceof Request ? input.url : String(input), {
+			// A Request's own fields, then init over them, as fetch(request, init) does. Its body is read
+			// into a Blob: a retry after a 401 sends it again, which a stream could not.
+			...input instanceof Request ? await requestInit(input) : {},
+			...init,
+			// fetch's own semantics: no prefix, no timeout, no retries but the session's 401 one, HTTP errors resolved.
+			prefixUrl: '',
+			timeout: false,
+			retry: 0,
+			throwHttpErrors: false,
+		}),
 		getState: state.get,
 		subscribe: state.subscribe,
 		on: events.on,

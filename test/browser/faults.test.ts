@@ -755,6 +755,53 @@ suite('tab-session in Chromium under faults', () => {
 		expect(scenario.pageErrors).toEqual([]);
 	});
 
+	it('7b. session.fetch in 3 tabs: JSON, FormData and Blob bodies after a revocation, one refresh, each retried once with its body intact', async () => {
+		const scenario = await begin('fetch-bodies', {server: {accessTtl: 600, refreshDelay: 300}});
+		const server = faultServer(scenario);
+		const tabs = await scenario.openMany(3);
+		await loginIn(scenario, tabs[0]!);
+		server.revokeAll();
+		const sent = await Promise.all(tabs.map(async (tab, index) => tab.evaluate(async index => {
+			const bytes = new Uint8Array(32 * 1024).map((_byte, position) => (position * 7) % 253);
+			const bodies: Record<string, () => {body: BodyInit; headers?: Record<string, string>}> = {
+				json: () => ({body: JSON.stringify({order: 7, note: 'héllo ✓'}), headers: {'content-type': 'application/json'}}),
+				form: () => {
+					const form = new FormData();
+					form.append('note', 'héllo ✓');
+					form.append('file', new Blob([bytes]), 'data.bin');
+					return {body: form};
+				},
+				blob: () => ({body: new Blob([bytes], {type: 'application/octet-stream'})}),
+			};
+			// A drop-in fetch: taken off the session, called without it.
+			const {fetch} = window.demo.session;
+			return Promise.all(Object.entries(bodies).map(async ([kind, make]) => {
+				const id = `tab${index}-${kind}`;
+				const {body, headers} = make();
+				try {
+					const response = await fetch('/api/echo-body', {method: 'POST', body, headers: {...headers, 'x-echo-id': id}});
+					return {id, status: response.status, echoed: await response.json() as {length: number; sha256: string}};
+				} catch (error) {
+					return {id, status: 0, error: String(error)};
+				}
+			}));
+		}, index)));
+		const results = sent.flat();
+		expect(results.filter(result => result.status !== 200)).toEqual([]);
+		const bodies = server.bodies();
+		for (const result of results) {
+			const attempts = bodies.filter(body => body.id === result.id);
+			// Refused once, then sent again with the new token, the same bytes both times.
+			expect(attempts.map(attempt => attempt.authorized), result.id).toEqual([false, true]);
+			expect({length: attempts[1]!.length, sha256: attempts[1]!.sha256}, result.id).toEqual({length: attempts[0]!.length, sha256: attempts[0]!.sha256});
+			expect(attempts[1]!.length).toBeGreaterThan(result.id.endsWith('json') ? 20 : 32 * 1024 - 1);
+		}
+
+		expect(server.stats()).toMatchObject({refreshCalls: 1, refreshOk: 1, reuseDetections: 0, rejectedRequests: 9});
+		expectAgreement(await readStates(tabs), 2);
+		expect(scenario.pageErrors).toEqual([]);
+	});
+
 	// --- 8. tokens stay out of messages and logs ------------------------------------------------------------
 
 	it('8. no token appears in error messages, state, the page or console output (401 retry, refresh failure, logout)', async () => {
