@@ -62,10 +62,16 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions = {}): OAuth2Re
 				throw new TypeError(`token_type must be Bearer, got ${typeof tokenType === 'string' ? tokenType.slice(0, 20) : typeof tokenType}`);
 			}
 
+			const known = new Set(['access_token', 'refresh_token', 'expires_in', 'id_token', 'scope', 'token_type']);
+			const others = Object.entries(response).filter(([name]) => !known.has(name));
 			return {
 				accessToken: response['access_token'] as string,
 				refreshToken: response['refresh_token'] as string | undefined,
 				expiresIn: response['expires_in'] as number | undefined,
+				idToken: response['id_token'] as string | undefined,
+				scope: response['scope'] as string | undefined,
+				tokenType: tokenType as string | undefined,
+				...others.length > 0 ? {extra: Object.fromEntries(others)} : {},
 			};
 		},
 		parseRefreshError(body) {

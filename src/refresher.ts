@@ -143,7 +143,7 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 			}
 
 			try {
-				return {type: 'ok', tokens: toTokenSet(options.parseRefreshResponse(body, response), clock.now(), tokens.refreshToken), status: response.status};
+				return {type: 'ok', tokens: toTokenSet(options.parseRefreshResponse(body, response), clock.now(), tokens), status: response.status};
 			} catch (error) {
 				throw final(`${answered(method, options.refreshUrl, response)} with tokens that are not usable: ${error instanceof Error ? error.message : 'parse failed'}`, response.status, error);
 			}

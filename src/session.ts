@@ -16,7 +16,7 @@ import {createRefresher} from './refresher.js';
 import {createResync, type Resync} from './resync.js';
 import {createStateStore, type SessionState, type StateListener} from './state.js';
 import {createRecordStore} from './storage.js';
-import {toTokenSet, unusableLifetime, type TokenInput} from './tokens.js';
+import {toTokenSet, unusableLifetime, type TokenDetails, type TokenInput} from './tokens.js';
 import {createWaiters} from './waiters.js';
 
 export interface Session {
@@ -49,8 +49,19 @@ export interface Session {
 	on<T extends SessionEventType>(type: T, listener: SessionEventListener<T>): () => void;
 	/** The current access token, after any refresh under way. Rejects with `LoggedOutError` when signed out. */
 	getAccessToken(options?: {signal?: AbortSignal | null | undefined}): Promise<string>;
+	/**
+	 * The current tokens as the app may use them (never the refresh token): the access token, its
+	 * expiry, and the `idToken`, `scope`, `tokenType` and `extra` of the last token response that had them.
+	 */
+	getTokens(options?: {signal?: AbortSignal | null | undefined}): Promise<AppTokens>;
 	/** Leaves the election, closes the channel, stops timers and listeners. Safe to call twice. */
 	close(): void;
+}
+
+/** What `getTokens` gives the app. */
+export interface AppTokens extends TokenDetails {
+	accessToken: string;
+	expiresAt: number | null;
 }
 
 const randomId = (): string => {
@@ -341,6 +352,19 @@ export function initSession(input: SessionOptions): Session {
 		async getAccessToken(tokenOptions) {
 			const lease = await gate.acquire(tokenOptions?.signal ?? neverAborted());
 			return lease.accessToken;
+		},
+		async getTokens(tokenOptions) {
+			const lease = await gate.acquire(tokenOptions?.signal ?? neverAborted());
+			const held = keeper.record.tokens;
+			const {idToken, scope, tokenType, extra} = held?.accessToken === lease.accessToken ? held : {} as TokenDetails;
+			return {
+				accessToken: lease.accessToken,
+				expiresAt: held?.accessToken === lease.accessToken ? held.expiresAt : null,
+				...idToken === undefined ? {} : {idToken},
+				...scope === undefined ? {} : {scope},
+				...tokenType === undefined ? {} : {tokenType},
+				...extra === undefined ? {} : {extra: structuredClone(extra)},
+			};
 		},
 		close() {
 			if (coordinator.closed) {

@@ -15,6 +15,22 @@ export interface TokenInput {
 	 * verified).
 	 */
 	expiresAt?: number | null | undefined;
+	/** An OpenID Connect ID token, for the app (an end-session `id_token_hint`, say); kept across refreshes that omit it. */
+	idToken?: string | null | undefined;
+	/** The granted scope, as the server sent it; kept across refreshes that omit it. */
+	scope?: string | null | undefined;
+	/** The token type (`Bearer`); kept across refreshes that omit it. */
+	tokenType?: string | null | undefined;
+	/** Other fields of the token response the app wants in every tab: plain JSON, at most 8 KB. */
+	extra?: Record<string, unknown> | null | undefined;
+}
+
+/** What a token response carries besides the tokens the session uses. */
+export interface TokenDetails {
+	idToken?: string;
+	scope?: string;
+	tokenType?: string;
+	extra?: Record<string, unknown>;
 }
 
 /** The token set every tab holds. Plain data: it crosses the channel and storage. */
@@ -25,6 +41,10 @@ export interface TokenSet {
 	expiresAt: number | null;
 	/** Epoch ms at which this tab received the tokens; with `expiresAt` it gives the lifetime. */
 	issuedAt: number;
+	idToken?: string;
+	scope?: string;
+	tokenType?: string;
+	extra?: Record<string, unknown>;
 }
 
 // Ten years: anything longer is a unit mistake (ms sent as seconds), not a lifetime.
@@ -63,11 +83,64 @@ function jwtExpiry(accessToken: string, now: number): number | null {
 	return at > now + (maxLifetimeSeconds * 1000) ? null : at;
 }
 
+const isText = (value: unknown, max: number): value is string =>
+	typeof value === 'string' && value.length > 0 && value.length <= max && !/[\u0000-\u001F\u007F]/.test(value);
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+	typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+
+/** `extra` as JSON would carry it, or undefined when it is not plain JSON of at most 8 KB. */
+function jsonExtra(value: unknown): Record<string, unknown> | undefined {
+	if (!isPlainObject(value)) {
+		return undefined;
+	}
+
+	try {
+		const text = JSON.stringify(value);
+		return text.length <= 8192 ? JSON.parse(text) as Record<string, unknown> : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** The details of `input`, each one of `previous` where the input has none (a refresh that omits it). */
+function detailsOf(input: Record<string, unknown>, previous: TokenDetails | null): TokenDetails {
+	const details: TokenDetails = {};
+	const {idToken, scope, tokenType, extra} = input;
+	const fields = [['idToken', idToken, 16_384], ['scope', scope, 4096], ['tokenType', tokenType, 64]] as const;
+	for (const [name, value, max] of fields) {
+		if (value === undefined || value === null) {
+			if (previous?.[name] !== undefined) {
+				details[name] = previous[name];
+			}
+		} else if (isText(value, max)) {
+			details[name] = value;
+		} else {
+			throw new InvalidTokensError(`\`${name}\` must be a non-empty string of at most ${max} characters when given`);
+		}
+	}
+
+	if (extra === undefined || extra === null) {
+		if (previous?.extra !== undefined) {
+			details.extra = previous.extra;
+		}
+	} else {
+		const json = jsonExtra(extra);
+		if (!json) {
+			throw new InvalidTokensError('`extra` must be a plain object of JSON values, at most 8 KB as JSON');
+		}
+
+		details.extra = json;
+	}
+
+	return details;
+}
+
 /**
  * Validates tokens and computes the absolute expiry at receipt, so a client
  * clock that is off by hours does not matter: only elapsed local time does.
  */
-export function toTokenSet(input: unknown, now: number, previousRefreshToken: string | null = null): TokenSet {
+export function toTokenSet(input: unknown, now: number, previous: TokenSet | null = null): TokenSet {
 	if (typeof input !== 'object' || input === null) {
 		throw new InvalidTokensError('expected an object with an `accessToken`');
 	}
@@ -121,9 +194,10 @@ export function toTokenSet(input: unknown, now: number, previousRefreshToken: st
 
 	return {
 		accessToken,
-		refreshToken: typeof refreshToken === 'string' ? refreshToken : previousRefreshToken,
+		refreshToken: typeof refreshToken === 'string' ? refreshToken : previous?.refreshToken ?? null,
 		expiresAt: absoluteExpiry,
 		issuedAt: now,
+		...detailsOf(input as Record<string, unknown>, previous),
 	};
 }
 
@@ -160,5 +234,12 @@ export function parseTokenSet(value: unknown): TokenSet | undefined {
 		return undefined;
 	}
 
-	return {accessToken, refreshToken, expiresAt: expiresAt as number | null, issuedAt};
+	let details: TokenDetails;
+	try {
+		details = detailsOf(value as Record<string, unknown>, null);
+	} catch {
+		return undefined;
+	}
+
+	return {accessToken, refreshToken, expiresAt: expiresAt as number | null, issuedAt, ...details};
 }

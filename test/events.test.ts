@@ -110,3 +110,26 @@ describe('session events', () => {
 		expect(() => tab.session.on('login', 'x' as never)).toThrow(TypeError);
 	});
 });
+
+describe('token details shared with every tab', () => {
+	it('idToken, scope and extra from login reach a tab opened later (memory storage), survive a refresh that omits them, and never the refresh token', async () => {
+		const world = worlds.use(createWorld({ttl: 60, storage: 'memory', locks: true, session: {refreshLeeway: 0}}));
+		const first = world.openTab();
+		await world.tick(500);
+		await world.run(first.session.login({...world.server.login(), idToken: 'header.payload.sig', scope: 'openid', tokenType: 'Bearer', extra: {tenant: 'acme'}}));
+		const late = world.openTab();
+		await world.tick(1000);
+		const details = await world.run(late.session.getTokens());
+		expect(details).toMatchObject({idToken: 'header.payload.sig', scope: 'openid', tokenType: 'Bearer', extra: {tenant: 'acme'}});
+		expect(details).not.toHaveProperty('refreshToken');
+		// The token server's refresh answers carry none of them: each is kept.
+		await world.tick(60_000);
+		await world.run(late.burst(1));
+		const after = await world.run(first.session.getTokens());
+		expect(after.accessToken).not.toBe(details.accessToken);
+		expect(after).toMatchObject({idToken: 'header.payload.sig', scope: 'openid', extra: {tenant: 'acme'}});
+		// A copy: changing it changes nothing in the session.
+		(after.extra as {tenant: string}).tenant = 'changed';
+		expect((await world.run(first.session.getTokens())).extra).toEqual({tenant: 'acme'});
+	});
+});

@@ -53,8 +53,13 @@ describe('oauth2RefreshGrant parses responses and errors', () => {
 
 	it('reads access_token, refresh_token and expires_in, and accepts token_type Bearer in any case', () => {
 		expect(parseRefreshResponse({access_token: 'a', refresh_token: 'r', expires_in: 60, token_type: 'bearer'}))
-			.toEqual({accessToken: 'a', refreshToken: 'r', expiresIn: 60});
-		expect(parseRefreshResponse({access_token: 'a', token_type: 'Bearer'})).toEqual({accessToken: 'a', refreshToken: undefined, expiresIn: undefined});
+			.toMatchObject({accessToken: 'a', refreshToken: 'r', expiresIn: 60, tokenType: 'bearer'});
+		expect(parseRefreshResponse({access_token: 'a', token_type: 'Bearer'})).toMatchObject({accessToken: 'a', refreshToken: undefined, expiresIn: undefined});
+	});
+
+	it('keeps id_token, scope and token_type, and the response\'s other fields as extra', () => {
+		expect(parseRefreshResponse({access_token: 'a', id_token: 'h.p.s', scope: 'openid email', token_type: 'Bearer', session_state: 's1', 'not-before-policy': 0}))
+			.toEqual({accessToken: 'a', refreshToken: undefined, expiresIn: undefined, idToken: 'h.p.s', scope: 'openid email', tokenType: 'Bearer', extra: {session_state: 's1', 'not-before-policy': 0}});
 	});
 
 	it('refuses a token type the session cannot send as a bearer', () => {

@@ -51,15 +51,34 @@ describe('toTokenSet', () => {
 	});
 
 	it('keeps the previous refresh token when the response has none', () => {
-		expect(toTokenSet({accessToken: 'at'}, now, 'old-rt').refreshToken).toBe('old-rt');
-		expect(toTokenSet({accessToken: 'at', refreshToken: null}, now, 'old-rt').refreshToken).toBe('old-rt');
-		expect(toTokenSet({accessToken: 'at', refreshToken: 'new-rt'}, now, 'old-rt').refreshToken).toBe('new-rt');
+		const previous = toTokenSet({accessToken: 'old-at', refreshToken: 'old-rt'}, now);
+		expect(toTokenSet({accessToken: 'at'}, now, previous).refreshToken).toBe('old-rt');
+		expect(toTokenSet({accessToken: 'at', refreshToken: null}, now, previous).refreshToken).toBe('old-rt');
+		expect(toTokenSet({accessToken: 'at', refreshToken: 'new-rt'}, now, previous).refreshToken).toBe('new-rt');
 		expect(toTokenSet({accessToken: 'at'}, now).refreshToken).toBeNull();
 	});
 
 	it('does not copy unknown fields from the input', () => {
-		const tokens = toTokenSet({accessToken: 'at', extra: 'x', token_type: 'Bearer'}, now);
+		const tokens = toTokenSet({accessToken: 'at', other: 'x', token_type: 'Bearer'}, now);
 		expect(Object.keys(tokens).sort()).toEqual(['accessToken', 'expiresAt', 'issuedAt', 'refreshToken']);
+	});
+
+	it('keeps idToken, scope, tokenType and extra, and each of the previous set where a refresh answer omits it', () => {
+		const first = toTokenSet({accessToken: 'at', refreshToken: 'rt', idToken: 'id.jwt.sig', scope: 'openid profile', tokenType: 'Bearer', extra: {tenant: 't1', roles: ['a']}}, now);
+		expect(first).toMatchObject({idToken: 'id.jwt.sig', scope: 'openid profile', tokenType: 'Bearer', extra: {tenant: 't1', roles: ['a']}});
+		const next = toTokenSet({accessToken: 'at2', scope: 'openid'}, now, first);
+		expect(next).toMatchObject({refreshToken: 'rt', idToken: 'id.jwt.sig', scope: 'openid', tokenType: 'Bearer', extra: {tenant: 't1', roles: ['a']}});
+		// What a tab receives from storage or another tab is checked the same way.
+		expect(parseTokenSet(JSON.parse(JSON.stringify(next)))).toEqual(next);
+		expect(parseTokenSet({...next, idToken: 42})).toBeUndefined();
+	});
+
+	it('refuses details that are not what they say', () => {
+		expect(() => toTokenSet({accessToken: 'at', idToken: ''}, now)).toThrow('`idToken` must be a non-empty string of at most 16384 characters when given');
+		expect(() => toTokenSet({accessToken: 'at', scope: 7}, now)).toThrow('`scope` must be a non-empty string');
+		expect(() => toTokenSet({accessToken: 'at', extra: 'x'}, now)).toThrow('`extra` must be a plain object of JSON values, at most 8 KB as JSON');
+		expect(() => toTokenSet({accessToken: 'at', extra: {big: 'x'.repeat(9000)}}, now)).toThrow('at most 8 KB');
+		expect(() => toTokenSet({accessToken: 'at', extra: new Map()}, now)).toThrow(InvalidTokensError);
 	});
 
 	const badAccessTokens: Array<[string, unknown]> = [
