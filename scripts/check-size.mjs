@@ -15,13 +15,14 @@ import {rollup} from 'rollup';
 const budgets = {
 	// <script src>: ky inside, minified. Raised from 18,000 for the session ids and epochs, the
 	// fence, the election of its own, resync and the page lifecycle; broadcast-channel went out.
-	// Then from 20,300 for the lost-fence rules and error messages that name the mistake.
-	global: 21_400, // 20,423 B
+	// Then from 20,300 for the lost-fence rules and error messages that name the mistake, and
+	// from 21,400 for events, session.fetch, token details and the logout request.
+	global: 23_000, // 21,928 B
 	// `import … from 'tab-session'` in an app: every export, with ky
 	// resolved for browsers.
-	bundled: 21_200, // 20,187 B
+	bundled: 22_800, // 21,673 B
 	// dist/tab-session.js alone, ky left to the app: what the SDK itself adds.
-	esm: 16_800, // 15,970 B
+	esm: 18_400, // 17,461 B
 };
 
 const root = fileURLToPath(new URL('../', import.meta.url));

@@ -1,4 +1,4 @@
-import type {RefreshRequestInit} from './options.js';
+import type {LogoutRequest, RefreshRequestInit} from './options.js';
 import type {TokenInput} from './tokens.js';
 
 export interface CookieRefreshOptions {
@@ -10,12 +10,15 @@ export interface CookieRefreshOptions {
 	credentials?: 'include' | 'same-origin' | undefined;
 	/** Extra request headers, e.g. a CSRF token header the server checks. */
 	headers?: Record<string, string> | undefined;
+	/** A logout endpoint: `logout()` POSTs to it with the cookie, so the server clears (and revokes) it. */
+	logoutUrl?: string | URL | undefined;
 }
 
 /** What `cookieRefresh` returns: spread it into `initSession`'s options. */
 export interface CookieRefresh {
 	refreshRequest: () => RefreshRequestInit;
 	parseRefreshResponse: (body: unknown) => TokenInput;
+	logoutRequest?: () => LogoutRequest;
 }
 
 /**
@@ -26,7 +29,13 @@ export interface CookieRefresh {
  * @example initSession({refreshUrl: '/api/auth/refresh', storage: 'memory', ...cookieRefresh()})
  */
 export function cookieRefresh(options: CookieRefreshOptions = {}): CookieRefresh {
+	const {logoutUrl} = options;
 	return {
+		...logoutUrl === undefined ? {} : {
+			logoutRequest: (): LogoutRequest => ({
+				url: logoutUrl, method: 'POST', headers: {accept: 'application/json', ...options.headers}, body: null, credentials: options.credentials ?? 'include',
+			}),
+		},
 		refreshRequest: () => ({
 			method: 'POST',
 			headers: {accept: 'application/json', ...options.headers},

@@ -4,7 +4,7 @@ export type {OAuth2RefreshOptions, OAuth2RefreshGrant} from './oauth.js';
 export {cookieRefresh} from './cookie.js';
 export type {CookieRefreshOptions, CookieRefresh} from './cookie.js';
 export type {Session, AppTokens} from './session.js';
-export type {SessionOptions, RefreshRequestInit, RefreshErrorVerdict, DebugLogger} from './options.js';
+export type {SessionOptions, RefreshRequestInit, LogoutRequest, RefreshErrorVerdict, DebugLogger} from './options.js';
 export type {SessionState, SessionStatus, TabRole, StateListener} from './state.js';
 export type {SessionEvent, SessionEventType, SessionEventListener} from './events.js';
 export type {TokenInput, TokenSet, TokenDetails} from './tokens.js';

@@ -1,5 +1,5 @@
 import type {OAuthErrorFields} from './errors.js';
-import type {RefreshErrorVerdict, RefreshRequestInit} from './options.js';
+import type {LogoutRequest, RefreshErrorVerdict, RefreshRequestInit} from './options.js';
 import type {TokenInput} from './tokens.js';
 
 export interface OAuth2RefreshOptions {
@@ -7,6 +7,11 @@ export interface OAuth2RefreshOptions {
 	clientId?: string | undefined;
 	/** Sent as `scope` when given, to narrow the new access token. */
 	scope?: string | undefined;
+	/**
+	 * The revocation endpoint (RFC 7009): `logout()` revokes the refresh token there
+	 * (`token`, `token_type_hint=refresh_token`, `client_id`), so it stops working on the server too.
+	 */
+	revocationUrl?: string | URL | undefined;
 }
 
 /** What `oauth2RefreshGrant` returns: spread it into `initSession`'s options. */
@@ -14,6 +19,7 @@ export interface OAuth2RefreshGrant {
 	refreshRequest: (tokens: {accessToken: string; refreshToken: string | null}) => RefreshRequestInit;
 	parseRefreshResponse: (body: unknown) => TokenInput;
 	parseRefreshError: (body: unknown) => RefreshErrorVerdict | undefined;
+	logoutRequest?: (tokens: {accessToken: string; refreshToken: string | null}) => LogoutRequest | null;
 }
 
 // Error codes a token endpoint uses for a passing fault; the others say retrying cannot help.
@@ -37,7 +43,23 @@ const text = (value: unknown): string | null =>
  * @example initSession({refreshUrl: 'https://auth.example.com/oauth/token', ...oauth2RefreshGrant({clientId: 'spa'})})
  */
 export function oauth2RefreshGrant(options: OAuth2RefreshOptions = {}): OAuth2RefreshGrant {
+	const {revocationUrl} = options;
+	const revoke = revocationUrl === undefined ? {} : {
+		logoutRequest({refreshToken}: {refreshToken: string | null}): LogoutRequest | null {
+			if (refreshToken === null) {
+				return null;
+			}
+
+			const form = new URLSearchParams({token: refreshToken, token_type_hint: 'refresh_token'});
+			if (options.clientId !== undefined) {
+				form.set('client_id', options.clientId);
+			}
+
+			return {url: revocationUrl, method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: form.toString()};
+		},
+	};
 	return {
+		...revoke,
 		refreshRequest({refreshToken}) {
 			const form = new URLSearchParams({grant_type: 'refresh_token', refresh_token: refreshToken ?? ''});
 			if (options.clientId !== undefined) {

@@ -16,6 +16,16 @@ export interface RefreshRequestInit {
 	credentials?: RequestCredentials;
 }
 
+/** A call `logout()` makes once, in the tab that logs out: revocation (RFC 7009), or a logout endpoint that clears a cookie. */
+export interface LogoutRequest {
+	url: string | URL;
+	method?: string;
+	headers?: Record<string, string>;
+	body?: BodyInit | null;
+	/** @default 'same-origin' */
+	credentials?: RequestCredentials;
+}
+
 /**
  * What an error response from the refresh endpoint means, as `parseRefreshError` decides:
  * - `logout`: the refresh token is dead; every tab signs out.
@@ -79,6 +89,14 @@ export interface SessionOptions {
 	 * @example refreshRequest: ({refreshToken}) => ({body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: refreshToken ?? ''})})
 	 */
 	refreshRequest?: ((tokens: {accessToken: string; refreshToken: string | null}) => RefreshRequestInit) | undefined;
+	/**
+	 * The request `logout()` sends once, from the tab that logs out, with the tokens it ended: a
+	 * token revocation or a logout endpoint; `null` for none. It goes out after every tab is signed
+	 * out (so no refresh can rotate past the token it names), with `keepalive`; `logout()` resolves
+	 * when it is answered, at most `refreshTimeout` later. Its failure never keeps anyone signed in.
+	 * `oauth2RefreshGrant({revocationUrl})` and `cookieRefresh({logoutUrl})` supply one.
+	 */
+	logoutRequest?: ((tokens: {accessToken: string; refreshToken: string | null}) => LogoutRequest | null) | undefined;
 	/**
 	 * Turns the refresh response's JSON into tokens. Default: reads
 	 * `{ accessToken, refreshToken?, expiresIn? }`. Throw to reject the response.
@@ -155,6 +173,7 @@ export interface NormalizedOptions {
 	isAuthorized: (url: URL) => boolean;
 	authStatuses: readonly number[];
 	refreshRequest: NonNullable<SessionOptions['refreshRequest']>;
+	logoutRequest: SessionOptions['logoutRequest'];
 	parseRefreshResponse: NonNullable<SessionOptions['parseRefreshResponse']>;
 	parseRefreshError: SessionOptions['parseRefreshError'];
 	refreshRejectStatuses: readonly number[];
@@ -174,7 +193,7 @@ export interface NormalizedOptions {
 
 const known = new Set<string>([
 	'refreshUrl', 'heartbeatUrl', 'heartbeatInterval', 'refreshLeeway', 'storage', 'namespace', 'pauseTimeout',
-	'authorizedOrigins', 'authStatuses', 'refreshRequest', 'parseRefreshResponse', 'parseRefreshError', 'refreshRejectStatuses',
+	'authorizedOrigins', 'authStatuses', 'refreshRequest', 'logoutRequest', 'parseRefreshResponse', 'parseRefreshError', 'refreshRejectStatuses',
 	'refreshTimeout', 'refreshRetries', 'refreshRetryDelay', 'leaderTimeout', 'joinTimeout', 'kyOptions', 'fetch',
 	'locks', 'broadcastMethod', 'baseUrl', 'debug', 'lifecycle', 'clock',
 ]);
@@ -342,7 +361,7 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		throw new InvalidOptionsError('clock', 'must be an object with now(), setTimeout(callback, ms) and clearTimeout(handle)');
 	}
 
-	for (const name of ['refreshRequest', 'parseRefreshResponse', 'parseRefreshError', 'fetch'] as const) {
+	for (const name of ['refreshRequest', 'logoutRequest', 'parseRefreshResponse', 'parseRefreshError', 'fetch'] as const) {
 		if (options[name] !== undefined && typeof options[name] !== 'function') {
 			throw new InvalidOptionsError(name, 'must be a function');
 		}
@@ -399,6 +418,7 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		isAuthorized,
 		authStatuses: statuses(options, 'authStatuses', [401]),
 		refreshRequest: options.refreshRequest ?? defaultRefreshRequest,
+		logoutRequest: options.logoutRequest,
 		parseRefreshResponse: options.parseRefreshResponse ?? defaultParseRefreshResponse,
 		parseRefreshError: options.parseRefreshError,
 		refreshRejectStatuses: statuses(options, 'refreshRejectStatuses', [400, 401]),

@@ -16,7 +16,7 @@ import {createRefresher} from './refresher.js';
 import {createResync, type Resync} from './resync.js';
 import {createStateStore, type SessionState, type StateListener} from './state.js';
 import {createRecordStore} from './storage.js';
-import {toTokenSet, unusableLifetime, type TokenDetails, type TokenInput} from './tokens.js';
+import {toTokenSet, unusableLifetime, type TokenDetails, type TokenInput, type TokenSet} from './tokens.js';
 import {createWaiters} from './waiters.js';
 
 export interface Session {
@@ -72,6 +72,48 @@ const randomId = (): string => {
 };
 
 const neverAborted = () => new AbortController().signal;
+
+/**
+ * The logout request, once every tab is signed out: no refresh can rotate past the token it
+ * names any more. Bounded by `refreshTimeout`; `keepalive` lets it outlive a navigation to the
+ * login page. Whatever happens, it only ever gets logged.
+ */
+async function sendLogout(options: NormalizedOptions, tokens: TokenSet): Promise<void> {
+	const {clock, debug} = options;
+	const controller = new AbortController();
+	const timer = clock.setTimeout(() => {
+		controller.abort(new DOMException(`no answer within ${options.refreshTimeout} ms`, 'TimeoutError'));
+	}, options.refreshTimeout);
+	try {
+		const request = options.logoutRequest!({accessToken: tokens.accessToken, refreshToken: tokens.refreshToken});
+		if (!request) {
+			return;
+		}
+
+		const url = new URL(request.url, options.refreshUrl);
+		const timedOut = new Promise<never>((_resolve, reject) => {
+			controller.signal.addEventListener('abort', () => {
+				reject(controller.signal.reason);
+			}, {once: true});
+		});
+		// Raced: a fetch that ignores its signal must not keep logout() waiting.
+		const response = await Promise.race([options.fetch(url.href, {
+			method: request.method ?? 'POST',
+			headers: request.headers ?? {},
+			body: request.body ?? null,
+			credentials: request.credentials ?? 'same-origin',
+			keepalive: true,
+			signal: controller.signal,
+		}), timedOut]);
+		void response.body?.cancel().catch(() => undefined);
+		debug(response.ok ? 'logout request answered' : 'logout request refused; every tab is signed out all the same', {url: url.href, status: response.status});
+	} catch (error) {
+		debug('logout request failed; every tab is signed out all the same', {error: error instanceof Error ? error.name : typeof error});
+	} finally {
+		clock.clearTimeout(timer);
+		controller.abort();
+	}
+}
 
 /** What `fetch(request)` would send, as init for ky. */
 async function requestInit(request: Request): Promise<RequestInit> {
@@ -315,8 +357,14 @@ export function initSession(input: SessionOptions): Session {
 		},
 		async logout() {
 			await resync.until(neverAborted());
-			if (!coordinator.closed) {
-				coordinator.logout();
+			if (coordinator.closed) {
+				return;
+			}
+
+			const ended = keeper.record.tokens;
+			coordinator.logout();
+			if (ended && options.logoutRequest) {
+				await sendLogout(options, ended);
 			}
 		},
 		async refresh(refreshOptions) {

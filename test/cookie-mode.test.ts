@@ -60,3 +60,50 @@ it('cookieRefresh(): no body, credentials and extra headers, and a refresh token
 	expect(stored).not.toContain('leaked-rt');
 	expect(cookieRefresh().refreshRequest().credentials).toBe('include');
 });
+
+it('cookieRefresh({logoutUrl}): logout() POSTs there once with the cookie, after every tab is signed out; a hanging endpoint is given up after refreshTimeout', async () => {
+	const calls: Array<{url: string; init: RequestInit}> = [];
+	let hang = false;
+	const fetch = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+		calls.push({url: String(input), init: init ?? {}});
+		if (hang && String(input).endsWith('/logout')) {
+			return new Promise<Response>(() => undefined);
+		}
+
+		return new Response(JSON.stringify({accessToken: 'at-1', expiresIn: 300}), {status: 200});
+	}) as unknown as typeof globalThis.fetch;
+	const open = () => initSession({
+		refreshUrl: '/api/auth/refresh',
+		storage: 'memory',
+		namespace: `cookie-logout-${Math.random().toString(36).slice(2)}`,
+		fetch,
+		broadcastMethod: createHub().method,
+		refreshTimeout: 300,
+		...cookieRefresh({logoutUrl: '/api/auth/logout', headers: {'x-csrf': '1'}}),
+	});
+	session = open();
+	await session.login({accessToken: 'at-0', expiresIn: 300});
+	let statusWhenCalled: string | undefined;
+	const seen = session;
+	vi.mocked(fetch).mockImplementationOnce(async (input, init) => {
+		statusWhenCalled = seen.getState().status;
+		calls.push({url: String(input), init: init ?? {}});
+		return new Response(null, {status: 204});
+	});
+	await session.logout();
+	expect(calls.map(call => call.url)).toEqual(['http://localhost:3000/api/auth/logout']);
+	expect(calls[0]!.init).toMatchObject({method: 'POST', credentials: 'include', keepalive: true, headers: {'x-csrf': '1'}});
+	expect(statusWhenCalled).toBe('unauthenticated');
+	await session.logout();
+	expect(calls).toHaveLength(1);
+	session.close();
+
+	hang = true;
+	session = open();
+	await session.login({accessToken: 'at-0', expiresIn: 300});
+	const started = Date.now();
+	await session.logout();
+	expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+	expect(Date.now() - started).toBeLessThan(2000);
+	expect(session.getState().status).toBe('unauthenticated');
+});

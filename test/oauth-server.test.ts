@@ -204,6 +204,49 @@ describe('oauth2RefreshGrant against @node-oauth/oauth2-server', () => {
 		});
 	});
 
+	it('logout revokes the refresh token (RFC 7009) once, from the tab that logs out: it and its access token stop working at the server', async () => {
+		const origin = await startOrigin({accessTokenLifetime: 600}, 0);
+		const {server} = origin;
+		const grant = {clientId: 'spa', revocationUrl: '/oauth/revoke'};
+		const sessions = [origin.open(grant), origin.open(grant), origin.open(grant)];
+		await until('a leader', () => origin.leader() !== undefined);
+		await origin.signIn(sessions[1]!);
+		// One refresh first: what gets revoked is the rotated token the session holds now.
+		await sessions[0]!.refresh();
+		await until('every session refreshed', () => sessions.every(session => session.getState().generation === 2));
+		const latest = server.stats().issuedRefreshTokens.at(-1)!;
+		const accessToken = await sessions[2]!.getAccessToken();
+		await sessions[2]!.logout();
+		expect(server.stats()).toMatchObject({revocations: 1, revokedByClient: 1});
+		await until('every session signed out', () => sessions.every(session => session.getState().status === 'unauthenticated'));
+		const refreshed = await fetch(`${server.url}/oauth/token`, {
+			method: 'POST',
+			body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: latest, client_id: 'spa'}),
+		});
+		expect(refreshed.status).toBe(400);
+		expect(await refreshed.json()).toMatchObject({error: 'invalid_grant'});
+		const api = await fetch(`${server.url}/api/resource`, {headers: {authorization: `Bearer ${accessToken}`}});
+		expect(api.status).toBe(401);
+		// Nobody else called it: not the other tabs, not a second logout.
+		await sessions[0]!.logout();
+		await sleep(50);
+		expect(server.stats().revocations).toBe(1);
+	});
+
+	it('a revocation endpoint that is down or slow never keeps anyone signed in, and logout() still resolves', async () => {
+		const origin = await startOrigin({accessTokenLifetime: 600}, 0);
+		const sessions = [
+			origin.open({clientId: 'spa', revocationUrl: 'http://127.0.0.1:9/revoke'}, {refreshTimeout: 500}),
+			origin.open({clientId: 'spa'}),
+		];
+		await until('a leader', () => origin.leader() !== undefined);
+		await origin.signIn(sessions[0]!);
+		const started = Date.now();
+		await sessions[0]!.logout();
+		expect(Date.now() - started).toBeLessThan(2000);
+		await until('every session signed out', () => sessions.every(session => session.getState().status === 'unauthenticated'));
+	});
+
 	it('a refresh token used elsewhere first: invalid_grant ends the session in every tab, waiting requests reject LoggedOutError', async () => {
 		const origin = await startOrigin({accessTokenLifetime: 600}, 3);
 		const {server, sessions} = origin;

@@ -21,6 +21,9 @@ export interface RefreshLogEntry {
 
 export interface OAuthStats {
 	passwordGrants: number;
+	/** RFC 7009 revocation requests; of those, the ones that revoked a live refresh token. */
+	revocations: number;
+	revokedByClient: number;
 	refreshCalls: number;
 	refreshOk: number;
 	invalidGrant: number;

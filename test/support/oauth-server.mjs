@@ -61,6 +61,9 @@ const emptyCounters = () => ({
 	/** Token requests with grant_type=refresh_token, whatever their outcome. */
 	refreshCalls: 0,
 	refreshOk: 0,
+	/** RFC 7009 revocation requests, and of those the ones that named a live refresh token. */
+	revocations: 0,
+	revokedByClient: 0,
 	/** Refresh calls answered `invalid_grant` (unknown, revoked or expired refresh token). */
 	invalidGrant: 0,
 	/** Of those, a refresh token this server had issued and already revoked by rotation: a reuse. */
@@ -241,6 +244,36 @@ export async function startOAuthServer(options = {}) {
 		}
 	}
 
+	/**
+	 * RFC 7009 token revocation for the public client: 200 whatever the token (§2.2); a refresh
+	 * token is revoked with the access tokens issued beside it.
+	 */
+	async function revoke(request, response) {
+		const form = new URLSearchParams(await readText(request));
+		counters.revocations++;
+		if (form.get('client_id') !== client.id) {
+			send(response, 401, {error: 'invalid_client'});
+			return;
+		}
+
+		const token = form.get('token') ?? '';
+		const saved = refreshTokens.get(token);
+		if (saved) {
+			refreshTokens.delete(token);
+			revokedRefreshTokens.add(token);
+			for (const [accessToken, entry] of accessTokens) {
+				if (entry.refreshToken === token) {
+					accessTokens.delete(accessToken);
+				}
+			}
+
+			counters.revokedByClient++;
+		}
+
+		response.writeHead(200, {'cache-control': 'no-store'});
+		response.end();
+	}
+
 	async function resource(request, response, url) {
 		const oauthResponse = new OAuthResponse({});
 		try {
@@ -261,6 +294,8 @@ export async function startOAuthServer(options = {}) {
 		try {
 			if (url.pathname === '/oauth/token') {
 				await token(request, response, url);
+			} else if (url.pathname === '/oauth/revoke' && request.method === 'POST') {
+				await revoke(request, response);
 			} else if (url.pathname === '/api/resource' && request.method === 'GET') {
 				await resource(request, response, url);
 			} else if (url.pathname === '/oauth.html' && request.method === 'GET') {
