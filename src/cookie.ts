@@ -19,6 +19,8 @@ export interface CookieRefresh {
 	refreshRequest: () => RefreshRequestInit;
 	parseRefreshResponse: (body: unknown) => TokenInput;
 	logoutRequest?: () => LogoutRequest;
+	/** On: the cookie restores the session after a reload or a restart. */
+	restore: boolean;
 }
 
 /**
@@ -31,6 +33,7 @@ export interface CookieRefresh {
 export function cookieRefresh(options: CookieRefreshOptions = {}): CookieRefresh {
 	const {logoutUrl} = options;
 	return {
+		restore: true,
 		...logoutUrl === undefined ? {} : {
 			logoutRequest: (): LogoutRequest => ({
 				url: logoutUrl, method: 'POST', headers: {accept: 'application/json', ...options.headers}, body: null, credentials: options.credentials ?? 'include',

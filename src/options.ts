@@ -98,6 +98,14 @@ export interface SessionOptions {
 	 */
 	logoutRequest?: ((tokens: {accessToken: string; refreshToken: string | null}) => LogoutRequest | null) | undefined;
 	/**
+	 * A tab that opens with no session in storage and none in any open tab tries one refresh to
+	 * restore it: for a refresh that needs no stored refresh token (an httpOnly cookie), so that a
+	 * reload or a browser restart keeps the user signed in. `refreshRequest` then gets
+	 * `refreshToken: null`. Not after a logout. `session.ready` resolves with the outcome.
+	 * @default false; true with `cookieRefresh()`
+	 */
+	restore?: boolean | undefined;
+	/**
 	 * Turns the refresh response's JSON into tokens. Default: reads
 	 * `{ accessToken, refreshToken?, expiresIn? }`. Throw to reject the response.
 	 */
@@ -174,6 +182,7 @@ export interface NormalizedOptions {
 	authStatuses: readonly number[];
 	refreshRequest: NonNullable<SessionOptions['refreshRequest']>;
 	logoutRequest: SessionOptions['logoutRequest'];
+	restore: boolean;
 	parseRefreshResponse: NonNullable<SessionOptions['parseRefreshResponse']>;
 	parseRefreshError: SessionOptions['parseRefreshError'];
 	refreshRejectStatuses: readonly number[];
@@ -193,7 +202,7 @@ export interface NormalizedOptions {
 
 const known = new Set<string>([
 	'refreshUrl', 'heartbeatUrl', 'heartbeatInterval', 'refreshLeeway', 'storage', 'namespace', 'pauseTimeout',
-	'authorizedOrigins', 'authStatuses', 'refreshRequest', 'logoutRequest', 'parseRefreshResponse', 'parseRefreshError', 'refreshRejectStatuses',
+	'authorizedOrigins', 'authStatuses', 'refreshRequest', 'logoutRequest', 'restore', 'parseRefreshResponse', 'parseRefreshError', 'refreshRejectStatuses',
 	'refreshTimeout', 'refreshRetries', 'refreshRetryDelay', 'leaderTimeout', 'joinTimeout', 'kyOptions', 'fetch',
 	'locks', 'broadcastMethod', 'baseUrl', 'debug', 'lifecycle', 'clock',
 ]);
@@ -367,6 +376,10 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		}
 	}
 
+	if (options.restore !== undefined && typeof options.restore !== 'boolean') {
+		throw new InvalidOptionsError('restore', 'must be true or false');
+	}
+
 	if (options.fetch === undefined && typeof globalThis.fetch !== 'function') {
 		throw new InvalidOptionsError('fetch', 'is required where there is no global fetch');
 	}
@@ -419,6 +432,7 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		authStatuses: statuses(options, 'authStatuses', [401]),
 		refreshRequest: options.refreshRequest ?? defaultRefreshRequest,
 		logoutRequest: options.logoutRequest,
+		restore: options.restore ?? false,
 		parseRefreshResponse: options.parseRefreshResponse ?? defaultParseRefreshResponse,
 		parseRefreshError: options.parseRefreshError,
 		refreshRejectStatuses: statuses(options, 'refreshRejectStatuses', [400, 401]),

@@ -8,6 +8,7 @@ import {createGate} from './gate.js';
 import {createApi, type KyInstance} from './hooks.js';
 import {createEvents, type SessionEventListener, type SessionEventType} from './events.js';
 import {createRecordKeeper, type RecordKeeper} from './keeper.js';
+import {createRestore} from './restore.js';
 import type {LifecycleEvent} from './lifecycle.js';
 import {normalizeOptions, type NormalizedOptions, type SessionOptions} from './options.js';
 import {parseMessage} from './protocol.js';
@@ -56,6 +57,11 @@ export interface Session {
 	getTokens(options?: {signal?: AbortSignal | null | undefined}): Promise<AppTokens>;
 	/** Leaves the election, closes the channel, stops timers and listeners. Safe to call twice. */
 	close(): void;
+	/**
+	 * Resolves once this tab knows where it stands: the open tabs answered (or none is open) and a
+	 * restore, if one ran, is over. Never rejects; `getState().status` says the outcome.
+	 */
+	readonly ready: Promise<void>;
 }
 
 /** What `getTokens` gives the app. */
@@ -166,18 +172,20 @@ function assemble(options: NormalizedOptions) {
 	const resync = createResync({clock, joinTimeout: options.joinTimeout, post: channel.post});
 	const waiters = createWaiters(clock);
 	const failures = createFailureLog(clock, options.refreshRetryDelay);
-	const run = createRefreshRun({options, tabId, clock, refresher: createRefresher(options, clock), store, keeper, nextRetryAt: failures.next});
+	const refresher = createRefresher(options, clock);
+	const run = createRefreshRun({options, tabId, clock, refresher, store, keeper, nextRetryAt: failures.next});
 	const coordinator = createCoordinator({options, tabId, clock, keeper, waiters, failures, resync, run, store, post: channel.post, newSessionId: randomId});
+	const restore = createRestore({options, clock, keeper, store, refresher, logoutRequest: options.logoutRequest, login: coordinator.login});
 	const election = createElection({locks: options.locks, lockName: `${name}:leader`, tabId, clock, post: channel.post});
 	const gate = createGate({coordinator, keeper, waiters, resync, options, clock});
 	const api = createApi({gate, kyOptions: options.kyOptions, authStatuses: options.authStatuses, refreshUrl: options.refreshUrl, fetch: options.fetch});
-	return {tabId, channel, store, keeper, resync, coordinator, election, gate, api};
+	return {tabId, channel, store, keeper, resync, coordinator, election, gate, api, restore};
 }
 
 /** This tab's view of the session, for `getState`. */
-function snapshotOf(keeper: RecordKeeper, coordinator: Coordinator): SessionState {
+function snapshotOf(keeper: RecordKeeper, coordinator: Coordinator, restoring: boolean): SessionState {
 	const {record} = keeper;
-	let status: SessionState['status'] = 'unauthenticated';
+	let status: SessionState['status'] = restoring ? 'restoring' : 'unauthenticated';
 	if (record.tokens) {
 		status = coordinator.refreshUnderWay() ? 'refreshing' : 'authenticated';
 	}
@@ -294,14 +302,15 @@ function followPage(parts: {resync: Resync; election: Election; coordinator: Coo
 export function initSession(input: SessionOptions): Session {
 	const options = normalizeOptions(input);
 	const {clock} = options;
-	const {tabId, channel, store, keeper, resync, coordinator, election, gate, api} = assemble(options);
+	const {tabId, channel, store, keeper, resync, coordinator, election, gate, api, restore} = assemble(options);
 	// Several sessions over an app-supplied transport are several tabs on purpose (tests, frames).
 	const uncount = options.broadcastMethod ? () => undefined : countOpen(options.namespace);
 	if (options.refreshUrl.origin !== globalThis.location?.origin) {
 		options.debug('refreshUrl is on another origin: the endpoint must answer CORS preflights for this origin (and allow credentials for cookies)', {refreshUrl: options.refreshUrl.origin});
 	}
 
-	const snapshot = () => snapshotOf(keeper, coordinator);
+	let restoring = false;
+	const snapshot = () => snapshotOf(keeper, coordinator, restoring);
 	const state = createStateStore(snapshot());
 	let joining = true;
 	const seen = () => ({record: keeper.record, role: coordinator.role, error: coordinator.lastError(), joining});
@@ -333,6 +342,29 @@ export function initSession(input: SessionOptions): Session {
 		joining = false;
 	});
 	election.start();
+
+	const stopRestore = new AbortController();
+	// With a restore to come the tab says `restoring` from the start, not a signed-out moment first.
+	restoring = options.restore && restore.wanted();
+	state.update(snapshot());
+	const ready = (async () => {
+		await resync.until(stopRestore.signal).catch(() => undefined);
+		if (!restoring || coordinator.closed || !restore.wanted()) {
+			return;
+		}
+
+		try {
+			const outcome = await restore.run(stopRestore.signal);
+			options.debug('restore', {outcome});
+		} catch {
+			// Closed meanwhile, or the lock wait gave up: signed out, as before.
+		}
+	})().finally(() => {
+		restoring = false;
+		if (!coordinator.closed) {
+			state.update(snapshot());
+		}
+	});
 
 	const checkOpen = () => {
 		if (coordinator.closed) {
@@ -394,6 +426,7 @@ export function initSession(input: SessionOptions): Session {
 			retry: 0,
 			throwHttpErrors: false,
 		}),
+		ready,
 		getState: state.get,
 		subscribe: state.subscribe,
 		on: events.on,
@@ -419,6 +452,7 @@ export function initSession(input: SessionOptions): Session {
 				return;
 			}
 
+			stopRestore.abort(new SessionClosedError());
 			coordinator.close();
 			uncount();
 			resync.mark();

@@ -1,6 +1,7 @@
 import type {EndReason, RefreshError} from './errors.js';
 
-export type SessionStatus = 'authenticated' | 'refreshing' | 'unauthenticated';
+/** `restoring`: signed out so far, while a restore (see the `restore` option) is under way. */
+export type SessionStatus = 'authenticated' | 'refreshing' | 'unauthenticated' | 'restoring';
 export type TabRole = 'leader' | 'follower';
 
 /** A snapshot of one tab's view of the session. The same object until something changes. */

@@ -129,7 +129,9 @@ describe('initSession options', () => {
 		expectTypeOf(initSession).toBeCallableWith({refreshUrl, ...cookieRefresh()});
 		// @ts-expect-error the cookie must travel: 'omit' would send no refresh token at all
 		expectTypeOf(cookieRefresh).toBeCallableWith({credentials: 'omit'});
-		expect(start(preset).getState().status).toBe('unauthenticated');
+		// With a cookie, a tab that opens with no session tries to restore it first.
+		expect(start(preset).getState().status).toBe('restoring');
+		expect(start({...preset, restore: false}).getState().status).toBe('unauthenticated');
 	});
 });
 
@@ -162,7 +164,7 @@ describe('Session', () => {
 	});
 
 	it('SessionState has exactly these fields, at runtime too', () => {
-		expectTypeOf<SessionState['status']>().toEqualTypeOf<'authenticated' | 'refreshing' | 'unauthenticated'>();
+		expectTypeOf<SessionState['status']>().toEqualTypeOf<'authenticated' | 'refreshing' | 'unauthenticated' | 'restoring'>();
 		expectTypeOf<SessionState['role']>().toEqualTypeOf<'leader' | 'follower'>();
 		expectTypeOf<SessionState['expiresAt']>().toEqualTypeOf<number | null>();
 		expectTypeOf<SessionState['generation']>().toEqualTypeOf<number>();

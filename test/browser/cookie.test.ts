@@ -191,6 +191,9 @@ suite('cookie mode in Chromium: the refresh token in an httpOnly cookie, several
 		return tabs;
 	};
 
+	/** Every tab's first answer is in: its restore (cookieRefresh restores by default) is over. */
+	const settled = async (tabs: readonly Page[]) => Promise.all(tabs.map(async tab => tab.evaluate(async () => window.demo.session.ready)));
+
 	/** Signs in through the recipe's signIn in `page` and waits until every tab holds generation 1. */
 	const signIn = async (page: Page, tabs: readonly Page[]) => {
 		await page.evaluate(async () => window.demo.login());
@@ -216,8 +219,13 @@ suite('cookie mode in Chromium: the refresh token in an httpOnly cookie, several
 		// the server holds each refresh 300 ms, and the bursts go out inside that window.
 		const {server, context} = await begin({accessTtl: 3, refreshDelay: 300});
 		const tabs = await openTabs(tabCount);
+		await settled(tabs);
+		// Each tab opened signed out tried to restore; without a cookie the server said 401, and that was all.
+		expect(server.stats()).toMatchObject({refreshCalls: tabCount, refreshWithoutCookie: tabCount, refreshOk: 0});
+		expect((await readStates(tabs)).map(state => [state.status, state.endReason, state.lastError])).toEqual(tabs.map(() => ['unauthenticated', null, null]));
+		const restores = tabCount;
 		await signIn(tabs[2]!, tabs);
-		expect(server.stats()).toMatchObject({logins: 1, refreshCalls: 0});
+		expect(server.stats()).toMatchObject({logins: 1, refreshCalls: restores});
 		await expectJarHoldsNewest(context, server.issuedRefreshTokens());
 
 		let windowStart = Date.now();
@@ -261,14 +269,14 @@ suite('cookie mode in Chromium: the refresh token in an httpOnly cookie, several
 		const stats = server.stats();
 		expect(stats).toMatchObject({
 			logins: 1,
-			refreshCalls: 3,
+			refreshCalls: restores + 3,
 			refreshOk: 3,
 			reuseDetections: 0,
 			graceReuses: 0,
-			refreshRejected: 0,
+			refreshRejected: restores,
 			maxRefreshInFlight: 1,
 			refreshBodyTokens: 0,
-			refreshWithoutCookie: 0,
+			refreshWithoutCookie: restores,
 			apiRequests: 3 * tabCount * burstSize,
 			apiOk: 3 * tabCount * burstSize,
 			rejectedRequests: 0,
@@ -320,9 +328,39 @@ suite('cookie mode in Chromium: the refresh token in an httpOnly cookie, several
 		})}`);
 	});
 
+	it('restore: every tab closed, then three opened at once (a browser restart): one refresh call signs all three in; a reload of the only tab too', async () => {
+		const {server} = await begin({accessTtl: 600});
+		const [first] = await openTabs(1);
+		await settled([first!]);
+		await signIn(first!, [first!]);
+		await first!.close();
+		const before = server.stats();
+		const started = Date.now();
+		const tabs = await Promise.all([open(), open(), open()]);
+		await settled(tabs);
+		const restoreMs = Date.now() - started;
+		const states = await readStates(tabs);
+		expect(states.map(state => state.status)).toEqual(['authenticated', 'authenticated', 'authenticated']);
+		// One session in all three (its generation follows the fence the first session left).
+		expectAgreement(states, states[0]!.generation);
+		const after = server.stats();
+		expect({calls: after.refreshCalls - before.refreshCalls, ok: after.refreshOk - before.refreshOk, reuse: after.reuseDetections}).toEqual({calls: 1, ok: 1, reuse: 0});
+		expectAllOk(await Promise.all(tabs.map(async tab => burstAt(tab, Date.now(), burstSize))));
+		// The only tab left, reloaded.
+		await tabs[1]!.close();
+		await tabs[2]!.close();
+		await tabs[0]!.reload();
+		await settled([tabs[0]!]);
+		expect((await readStates([tabs[0]!]))[0]!.status).toBe('authenticated');
+		expect(server.stats()).toMatchObject({refreshOk: before.refreshOk + 2, reuseDetections: 0});
+		expect(pageErrors).toEqual([]);
+		console.info(`[cookie] restore of 3 tabs opened at once: ${JSON.stringify({restoreMs})}`);
+	});
+
 	it('sign-out in one tab (the recipe\'s signOut) revokes the cookie at the server, deletes it from the browser and signs out every tab', async () => {
 		const {server, context} = await begin({accessTtl: 600});
 		const tabs = await openTabs(4);
+		await settled(tabs);
 		await signIn(tabs[0]!, tabs);
 		expectAllOk(await Promise.all(tabs.map(async tab => burstAt(tab, Date.now(), burstSize))));
 		const [token] = server.issuedRefreshTokens();
@@ -360,7 +398,7 @@ suite('cookie mode in Chromium: the refresh token in an httpOnly cookie, several
 		await replay.body?.cancel();
 		expect(replay.status).toBe(401);
 		expect(server.stats()).toMatchObject({
-			logins: 1, logouts: 1, refreshCalls: 2, refreshOk: 0, refreshWithoutCookie: 1, refreshBodyTokens: 0, reuseDetections: 0,
+			logins: 1, logouts: 1, refreshCalls: 4 + 2, refreshOk: 0, refreshWithoutCookie: 4 + 1, refreshBodyTokens: 0, reuseDetections: 0,
 			apiOk: 4 * burstSize, rejectedRequests: 0,
 		});
 		expect(pageErrors).toEqual([]);
