@@ -82,7 +82,7 @@ export function createRecordKeeper(deps: {tabId: string; clock: Clock; store: Re
 			const fence = store.fence();
 			if (fence) {
 				missed = false;
-			} else if (missed && store.fenceLost()) {
+			} else if (missed && store.fenceSeen) {
 				// A tab whose write failed removed the fence, and this one may not have heard what it
 				// wrote: that may be newer than what it holds. (A tab that heard every message has it.)
 				return {record: newest === record ? undefined : newest, behind: true, lost: true};

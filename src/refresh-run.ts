@@ -39,7 +39,14 @@ export interface RefreshRunDeps {
 // the lock with neither shared storage nor a fence to read waits this long
 // for its predecessor's tokens: either way no tab holds the lock while tokens
 // newer than its own are still on their way to it.
-const settleTime = 100;
+export const settleTime = 100;
+
+/** The cross-tab lock every refresh (and a restore) runs under. */
+export const refreshLockName = (namespace: string) => `tab-session:${namespace}:refresh`;
+
+/** The longest a holder of the refresh lock can take: every attempt timing out, with the backoff between them. */
+export const refreshLockTimeout = (options: Pick<NormalizedOptions, 'refreshTimeout' | 'refreshRetries' | 'refreshRetryDelay'>) =>
+	(options.refreshTimeout * (options.refreshRetries + 1)) + (options.refreshRetryDelay * 1.25 * (2 ** options.refreshRetries)) + settleTime + 1000;
 
 /**
  * One refresh of the record `from`, under the cross-tab lock
@@ -52,10 +59,8 @@ const settleTime = 100;
 export function createRefreshRun(deps: RefreshRunDeps) {
 	const {options, tabId, clock, refresher, store, keeper} = deps;
 	const {debug} = options;
-	const lockName = `tab-session:${options.namespace}:refresh`;
-	// The longest a holder can take: every attempt timing out, with the backoff between them.
-	const lockTimeout = (options.refreshTimeout * (options.refreshRetries + 1))
-		+ (options.refreshRetryDelay * 1.25 * (2 ** options.refreshRetries)) + settleTime + 1000;
+	const lockName = refreshLockName(options.namespace);
+	const lockTimeout = refreshLockTimeout(options);
 
 	/** What to do before presenting the refresh token, or undefined to go ahead. */
 	function recheck(from: SessionRecord): RunOutcome | undefined {

@@ -2,8 +2,9 @@ import {sleep, type Clock} from './clock.js';
 import type {RecordKeeper} from './keeper.js';
 import {withLock} from './locks.js';
 import type {NormalizedOptions} from './options.js';
-import type {Refresher} from './refresher.js';
 import {compareStamps} from './record.js';
+import {refreshLockName, refreshLockTimeout, settleTime} from './refresh-run.js';
+import type {Refresher} from './refresher.js';
 import type {RecordStore} from './storage.js';
 import type {TokenSet} from './tokens.js';
 
@@ -22,44 +23,35 @@ const noTokens: TokenSet = {accessToken: '', refreshToken: null, expiresAt: null
  * signed in": no error, no logout message.
  */
 export function createRestore(deps: {
-	options: Pick<NormalizedOptions, 'locks' | 'namespace' | 'refreshTimeout' | 'refreshRetries' | 'refreshRetryDelay' | 'debug'>;
+	options: Pick<NormalizedOptions, 'locks' | 'namespace' | 'refreshTimeout' | 'refreshRetries' | 'refreshRetryDelay' | 'logoutRequest' | 'debug'>;
 	clock: Clock;
 	keeper: RecordKeeper;
 	store: RecordStore;
 	refresher: Refresher;
-	/** Set when `logout()` tells the server: then a logout does not stop a later restore. */
-	logoutRequest: unknown;
 	login(tokens: TokenSet): void;
 }) {
 	const {options, clock, keeper, store, refresher} = deps;
-	const lockTimeout = (options.refreshTimeout * (options.refreshRetries + 1)) + (options.refreshRetryDelay * 4) + 1000;
 
 	/**
 	 * A logout whose cookie may still be valid: without a logout request nothing told the server,
 	 * so a restore would undo the logout. (With one, the server cleared the cookie: a restore then
 	 * finds only a login made since, such as a server-side sign-in that set a new cookie.)
 	 */
-	const loggedOut = (ended: string | null | undefined) => ended === 'logout' && !deps.logoutRequest;
+	const loggedOut = (ended: string | null | undefined) => ended === 'logout' && !options.logoutRequest;
 
-	/** Nothing to restore: a session is held here, a logout stands, or the fence moved since `seen` (another tab did it). */
-	const settled = (seen: ReturnType<RecordStore['fence']>) => {
-		const fence = store.fence();
-		return keeper.record.tokens !== null || loggedOut(keeper.record.ended) || (fence !== undefined && !fence.open && loggedOut(fence.ended))
-			|| (fence !== undefined && seen !== undefined && compareStamps(fence, seen) > 0)
-			|| (fence !== undefined && seen === undefined);
-	};
+	/** True when this tab should try: nothing held, no logout that stands. */
+	const wanted = (fence = store.fence()): boolean =>
+		keeper.record.tokens === null && !loggedOut(keeper.record.ended) && !(fence && !fence.open && loggedOut(fence.ended));
 
 	return {
-		/** True when this tab should try: nothing held, no logout that stands. */
-		wanted(): boolean {
-			const fence = store.fence();
-			return keeper.record.tokens === null && !loggedOut(keeper.record.ended) && !(fence && !fence.open && loggedOut(fence.ended));
-		},
+		wanted: (): boolean => wanted(),
 		async run(signal: AbortSignal): Promise<RestoreOutcome> {
 			const seen = store.fence();
-			return withLock(options.locks, `tab-session:${options.namespace}:refresh`, {signal, timeout: lockTimeout, clock}, async () => {
-				// Another tab restored (or signed in) while this one waited: its tokens are on their way.
-				if (settled(seen)) {
+			return withLock(options.locks, refreshLockName(options.namespace), {signal, timeout: refreshLockTimeout(options), clock}, async () => {
+				// Another tab restored (or signed in) while this one waited: its tokens are on their way,
+				// and the fence moved.
+				const fence = store.fence();
+				if (!wanted(fence) || (fence !== undefined && (seen === undefined || compareStamps(fence, seen) > 0))) {
 					return 'skipped';
 				}
 
@@ -67,7 +59,7 @@ export function createRestore(deps: {
 				if (outcome.type === 'ok') {
 					deps.login(outcome.tokens);
 					// Held a moment longer: a tab that asks for the lock now finds the session and waits for its tokens.
-					await sleep(clock, 100, signal).catch(() => undefined);
+					await sleep(clock, settleTime, signal).catch(() => undefined);
 					return 'restored';
 				}
 

@@ -175,7 +175,7 @@ function assemble(options: NormalizedOptions) {
 	const refresher = createRefresher(options, clock);
 	const run = createRefreshRun({options, tabId, clock, refresher, store, keeper, nextRetryAt: failures.next});
 	const coordinator = createCoordinator({options, tabId, clock, keeper, waiters, failures, resync, run, store, post: channel.post, newSessionId: randomId});
-	const restore = createRestore({options, clock, keeper, store, refresher, logoutRequest: options.logoutRequest, login: coordinator.login});
+	const restore = createRestore({options, clock, keeper, store, refresher, login: coordinator.login});
 	const election = createElection({locks: options.locks, lockName: `${name}:leader`, tabId, clock, post: channel.post});
 	const gate = createGate({coordinator, keeper, waiters, resync, options, clock});
 	const api = createApi({gate, kyOptions: options.kyOptions, authStatuses: options.authStatuses, refreshUrl: options.refreshUrl, fetch: options.fetch});
@@ -436,11 +436,11 @@ export function initSession(input: SessionOptions): Session {
 		},
 		async getTokens(tokenOptions) {
 			const lease = await gate.acquire(tokenOptions?.signal ?? neverAborted());
-			const held = keeper.record.tokens;
-			const {idToken, scope, tokenType, extra} = held?.accessToken === lease.accessToken ? held : {} as TokenDetails;
+			const held = keeper.record.tokens?.accessToken === lease.accessToken ? keeper.record.tokens : undefined;
+			const {idToken, scope, tokenType, extra, expiresAt = null}: Partial<TokenSet> = held ?? {};
 			return {
 				accessToken: lease.accessToken,
-				expiresAt: held?.accessToken === lease.accessToken ? held.expiresAt : null,
+				expiresAt,
 				...idToken === undefined ? {} : {idToken},
 				...scope === undefined ? {} : {scope},
 				...tokenType === undefined ? {} : {tokenType},

@@ -41,10 +41,11 @@ export interface RecordStore {
 	/** The fence, or undefined where there is none. */
 	fence(): Fence | undefined;
 	/**
-	 * True when the fence this tab saw is gone: a tab whose write failed
-	 * removed it, and what it wrote (a refresh, a logout, a login) is unknown here.
+	 * A fence was read or written since this tab last knew of none. With `fence()` now
+	 * undefined it is gone: a tab whose write failed removed it, and what it wrote
+	 * (a refresh, a logout, a login) is unknown here.
 	 */
-	fenceLost(): boolean;
+	readonly fenceSeen: boolean;
 	/** Writes the record and the fence unless storage already holds it or a newer one (another tab wrote it). */
 	write(record: SessionRecord): void;
 	/** The refresh of `ref` failed: no tab refreshes it before `retryAt` (null: the cooldown is over). */
@@ -208,7 +209,9 @@ export function createRecordStore(option: StorageOption, key: string, debug: Deb
 	return {
 		read: () => trusted ? readRecord() : undefined,
 		fence: readFence,
-		fenceLost: () => readFence() === undefined && seenFence,
+		get fenceSeen() {
+			return seenFence;
+		},
 		write(record) {
 			if (trusted) {
 				const stored = readRecord();
