@@ -115,7 +115,7 @@ const refreshCookie = (request, value) => [
  * accessTtl (seconds), graceWindow (seconds; 0 = off), refreshDelay (ms),
  * refreshCookie (true: the refresh token travels in an httpOnly cookie).
  * Resolves with {url, stats(), config(patch), revokeAll(), reset(), close()},
- * for fault tests failNext(...modes), pendingFaults(), faults() and bodies(),
+ * for fault tests failNext(...modes), outage(mode), pendingFaults(), faults() and bodies(),
  * issuedRefreshTokens() (every refresh token handed out, to prove none leaks),
  * refreshLog() (each refresh call's presented token and outcome), and for the
  * resilience tests apiLog() and flakyCalls(id) (GET /api/slow?ms=N waits, then
@@ -143,6 +143,8 @@ export async function startServer(options = {}) {
 	let familySerial = 0;
 	/** Faults the next refresh calls answer with, in order (`failNext`). */
 	const pendingFaults = [];
+	/** The fault every refresh call answers with once the queue is empty, until cleared (`outage`); null: none. */
+	let outageMode = null;
 	/** Every injected fault: {mode, at, secrets} (token-like strings its body carried). */
 	const faultLog = [];
 	/** Every request to /api/echo-body: {id, method, contentType, length, sha256, canonicalSha256, authorized}. */
@@ -167,6 +169,15 @@ export async function startServer(options = {}) {
 
 		pendingFaults.push(...modes);
 		return [...pendingFaults];
+	};
+
+	/** From now on every refresh call answers with `mode` (not a rotating one), until `outage(null)`. */
+	const outage = mode => {
+		if (mode !== null && (!faultModes.has(mode) || rotatingFaults.has(mode))) {
+			throw new TypeError(`an outage answers with one of ${[...faultModes].filter(name => !rotatingFaults.has(name)).join(', ')}, not ${JSON.stringify(mode)}`);
+		}
+
+		outageMode = mode;
 	};
 
 	/** Answers a refresh call with the fault `mode`; the presented refresh token stays unused. */
@@ -303,8 +314,8 @@ export async function startServer(options = {}) {
 			refreshLog.push(logEntry);
 			// A rotating fault is answered below, once the presented token has been checked and spent.
 			const rotatingFault = rotatingFaults.has(pendingFaults[0]) ? pendingFaults.shift() : undefined;
-			if (pendingFaults.length > 0 && rotatingFault === undefined) {
-				const mode = pendingFaults.shift();
+			if ((pendingFaults.length > 0 || outageMode !== null) && rotatingFault === undefined) {
+				const mode = pendingFaults.length > 0 ? pendingFaults.shift() : outageMode;
 				logEntry.outcome = `fault:${mode}`;
 				await answerFault(mode, request, response);
 				return;
@@ -625,6 +636,8 @@ export async function startServer(options = {}) {
 		},
 		/** The next refresh calls answer with these faults, in order: 500, 502, 503, 'html', 'invalid-json', 'no-access-token', 'hang', and the rotating 'zero-lifetime', 'past-expiry'. */
 		failNext,
+		/** Every refresh call answers with `mode` until `outage(null)`; queued `failNext` faults come first. */
+		outage,
 		pendingFaults: () => [...pendingFaults],
 		faults: () => faultLog.map(entry => ({...entry, secrets: [...entry.secrets]})),
 		bodies: () => echoBodies.map(entry => ({...entry})),
