@@ -160,8 +160,8 @@ export function createCoordinator(deps: CoordinatorDeps) {
 			post({kind: 'tokens', record});
 		},
 		/** Ends the session every tab holds: a new epoch, so it wins over logins this tab may have missed. */
-		logout() {
-			const record = logoutRecord(keeper.next(), keeper.record);
+		logout(reason: 'logout' | 'idle' = 'logout') {
+			const record = logoutRecord(keeper.next(), keeper.record, reason);
 			driver.adopt(record);
 			post({kind: 'logout', record});
 		},

@@ -15,8 +15,11 @@ export class SessionError extends Error {
 	}
 }
 
-/** Why a session ended: an explicit logout, or the refresh endpoint rejecting the refresh token. */
-export type EndReason = 'logout' | 'refresh-rejected';
+/**
+ * Why a session ended: an explicit logout, the refresh endpoint rejecting the refresh token,
+ * or no activity in any tab for `idleTimeout`.
+ */
+export type EndReason = 'logout' | 'refresh-rejected' | 'idle';
 
 /** The session is signed out (or was signed out while the request waited). */
 export class LoggedOutError extends SessionError {
@@ -26,7 +29,7 @@ export class LoggedOutError extends SessionError {
 	constructor(reason: EndReason | null, options?: {cause?: unknown}) {
 		super('LOGGED_OUT', reason === 'refresh-rejected'
 			? 'The session ended: the refresh endpoint rejected the refresh token'
-			: 'The session is signed out', options);
+			: (reason === 'idle' ? 'The session ended after idleTimeout without activity in any tab' : 'The session is signed out'), options);
 		this.name = 'LoggedOutError';
 		this.reason = reason;
 	}

@@ -6,7 +6,7 @@ import type {TabRole} from './state.js';
  * What happened to the session, as this tab learns it. Record events
  * (`login`, `refresh`, `tokens`, `logout`) follow the record order, so every
  * tab sees them in the same order (a tab that missed a record skips its
- * events); `role` and `refresh-failed` are this tab's own.
+ * events); `role`, `refresh-failed`, `idle-warning` and `active` are this tab's own.
  */
 export type SessionEvent =
 	/** A login: in this tab (`byThisTab`) or another. Not fired for a session a new tab finds already signed in. */
@@ -20,12 +20,16 @@ export type SessionEvent =
 	/** A refresh failed without ending the session (the same error as `state.lastError`). */
 	| {type: 'refresh-failed'; error: RefreshError}
 	/** This tab became the leader or a follower. */
-	| {type: 'role'; role: TabRole};
+	| {type: 'role'; role: TabRole}
+	/** `idleTimeout`: no activity in any tab, and the session ends at `idleAt` (epoch ms) unless some comes. */
+	| {type: 'idle-warning'; idleAt: number}
+	/** Activity in some tab after an `idle-warning`: the session goes on. */
+	| {type: 'active'};
 
 export type SessionEventType = SessionEvent['type'];
 export type SessionEventListener<T extends SessionEventType = SessionEventType> = (event: Extract<SessionEvent, {type: T}>) => void;
 
-const eventTypes: readonly SessionEventType[] = ['login', 'refresh', 'tokens', 'logout', 'refresh-failed', 'role'];
+const eventTypes: readonly SessionEventType[] = ['login', 'refresh', 'tokens', 'logout', 'refresh-failed', 'role', 'idle-warning', 'active'];
 
 interface Seen {
 	record: SessionRecord;
@@ -114,6 +118,8 @@ export function createEvents(tabId: string, initial: Seen) {
 				set.delete(entry);
 			};
 		},
+		/** An event that no change of the record or role shows (the idle limit's). */
+		fire: emit,
 		/** The session changed: fire what happened since the last call. */
 		observe(current: Seen) {
 			const events = eventsBetween(seen, current, tabId);

@@ -16,6 +16,8 @@ export interface GateDeps {
 	resync: Resync;
 	options: Pick<NormalizedOptions, 'pauseTimeout' | 'refreshLeeway' | 'isAuthorized' | 'debug'>;
 	clock: Clock;
+	/** A request went out: activity, for the idle limit. */
+	activity?: (() => void) | undefined;
 }
 
 /**
@@ -92,6 +94,7 @@ export function createGate(deps: GateDeps): AuthGate {
 
 	return {
 		isAuthorized: options.isAuthorized,
+		...deps.activity ? {activity: deps.activity} : {},
 		async acquire(signal, budget = {waited: 0}) {
 			return timed(budget, async deadline => {
 				await resync.until(signal);

@@ -18,6 +18,8 @@ export interface AuthGate {
 	acquire(signal: AbortSignal, budget?: WaitBudget): Promise<{accessToken: string; version: number}>;
 	/** Resolves once the session holds tokens newer than `version`, refreshing when needed. */
 	renew(version: number, signal: AbortSignal, budget?: WaitBudget): Promise<void>;
+	/** A request went out through the session: activity, for the idle limit. */
+	activity?(): void;
 }
 
 interface AuthAttempt extends WaitBudget {
@@ -275,6 +277,11 @@ export function createApi(config: ApiConfig): KyInstance {
 				const context = options.context as Context;
 				if (!context[noSessionHook]) {
 					light.add(request);
+				}
+
+				// `context: {activity: false}`: a poll or a heartbeat, not a person at the tab.
+				if (context['activity'] !== false && context[attemptKey] === undefined) {
+					gate.activity?.();
 				}
 
 				// `context: {auth: false}`: a public endpoint through `api`, with no bearer and no pause.

@@ -12,6 +12,7 @@ export type {StorageAdapter, StorageOption} from './storage.js';
 export type {LockManagerLike} from './locks.js';
 export type {ChannelMethod} from './channel.js';
 export type {LifecycleEvent, LifecyclePort} from './lifecycle.js';
+export type {ActivityPort} from './idle.js';
 export type {Clock} from './clock.js';
 export type {ApiOptions, KyInstance} from './hooks.js';
 export {

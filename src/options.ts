@@ -2,6 +2,7 @@ import {InvalidOptionsError, type OAuthErrorFields} from './errors.js';
 import type {ApiOptions} from './hooks.js';
 import type {ChannelMethod} from './channel.js';
 import {systemClock, type Clock} from './clock.js';
+import {browserActivity, type ActivityPort} from './idle.js';
 import {browserLifecycle, type LifecyclePort} from './lifecycle.js';
 import type {LockManagerLike} from './locks.js';
 import type {StorageOption} from './storage.js';
@@ -106,6 +107,25 @@ export interface SessionOptions {
 	 */
 	restore?: boolean | undefined;
 	/**
+	 * Signs every tab out (`endReason: 'idle'`) after this long (ms) without activity in any tab:
+	 * input, a visible tab focused, a request through `api` or `session.fetch` (not one with
+	 * `context: {activity: false}`), `session.markActive()`. The logout request, if any, is sent.
+	 * `0` for no limit.
+	 * @default 0
+	 */
+	idleTimeout?: number | undefined;
+	/**
+	 * How long (ms) before the idle end every tab gets an `idle-warning` event; `0` for none.
+	 * Less than `idleTimeout`.
+	 * @default a quarter of `idleTimeout`, at most 60_000
+	 */
+	idleWarning?: number | undefined;
+	/**
+	 * Where the session hears of user input in this page, for `idleTimeout`; `null` for none.
+	 * @default pointer, key, wheel, touch and scroll events on the window
+	 */
+	activity?: ActivityPort | null | undefined;
+	/**
 	 * Turns the refresh response's JSON into tokens. Default: reads
 	 * `{ accessToken, refreshToken?, expiresIn? }`. Throw to reject the response.
 	 */
@@ -191,6 +211,9 @@ export interface NormalizedOptions {
 	refreshRetryDelay: number;
 	leaderTimeout: number;
 	joinTimeout: number;
+	idleTimeout: number;
+	idleWarning: number;
+	activity: ActivityPort | null;
 	kyOptions: ApiOptions;
 	fetch: typeof fetch;
 	locks: LockManagerLike | null;
@@ -203,7 +226,7 @@ export interface NormalizedOptions {
 const known = new Set<string>([
 	'refreshUrl', 'heartbeatUrl', 'heartbeatInterval', 'refreshLeeway', 'storage', 'namespace', 'pauseTimeout',
 	'authorizedOrigins', 'authStatuses', 'refreshRequest', 'logoutRequest', 'restore', 'parseRefreshResponse', 'parseRefreshError', 'refreshRejectStatuses',
-	'refreshTimeout', 'refreshRetries', 'refreshRetryDelay', 'leaderTimeout', 'joinTimeout', 'kyOptions', 'fetch',
+	'refreshTimeout', 'refreshRetries', 'refreshRetryDelay', 'leaderTimeout', 'joinTimeout', 'idleTimeout', 'idleWarning', 'activity', 'kyOptions', 'fetch',
 	'locks', 'broadcastMethod', 'baseUrl', 'debug', 'lifecycle', 'clock',
 ]);
 
@@ -325,6 +348,23 @@ function quietly(logger: DebugLogger | undefined): DebugLogger {
 	};
 }
 
+/** `idleTimeout` (0: off, else at least 1 s) and the warning before it. */
+function idleLimit(options: SessionOptions): {idleTimeout: number; idleWarning: number} {
+	const idleTimeout = duration(options, 'idleTimeout', 0);
+	if (idleTimeout > 0 && idleTimeout < 1000) {
+		throw new InvalidOptionsError('idleTimeout', `must be 0 (no limit) or at least 1000 ms, got ${idleTimeout}`);
+	}
+
+	const idleWarning = duration(options, 'idleWarning', Math.min(60_000, idleTimeout / 4));
+	if (idleWarning > 0 && idleWarning >= idleTimeout) {
+		throw new InvalidOptionsError('idleWarning', idleTimeout === 0
+			? 'needs `idleTimeout`: the warning comes that long before the idle end'
+			: `must be less than idleTimeout (${idleTimeout} ms), got ${idleWarning}`);
+	}
+
+	return {idleTimeout, idleWarning};
+}
+
 export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 	if (typeof options !== 'object' || options === null) {
 		throw new InvalidOptionsError('options', 'must be an object with at least `refreshUrl`');
@@ -360,8 +400,10 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		throw new InvalidOptionsError('namespace', 'must be 1-100 characters of letters, digits, "_", "-", "." or ":"');
 	}
 
-	if (options.lifecycle !== undefined && options.lifecycle !== null && typeof options.lifecycle !== 'function') {
-		throw new InvalidOptionsError('lifecycle', 'must be a function (listener) => unsubscribe, or null');
+	for (const name of ['lifecycle', 'activity'] as const) {
+		if (options[name] !== undefined && options[name] !== null && typeof options[name] !== 'function') {
+			throw new InvalidOptionsError(name, 'must be a function (listener) => unsubscribe, or null');
+		}
 	}
 
 	const {clock} = options;
@@ -414,6 +456,7 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		throw new InvalidOptionsError('refreshRetries', 'must be an integer from 0 to 10');
 	}
 
+	const {idleTimeout, idleWarning} = idleLimit(options);
 	const isAuthorized = originsPredicate(options.authorizedOrigins, base);
 	const heartbeatUrl = options.heartbeatUrl === undefined || options.heartbeatUrl === null ? null : url('heartbeatUrl', options.heartbeatUrl, base);
 	if (heartbeatUrl && !isAuthorized(heartbeatUrl)) {
@@ -441,6 +484,9 @@ export function normalizeOptions(options: SessionOptions): NormalizedOptions {
 		refreshRetryDelay: duration(options, 'refreshRetryDelay', 500),
 		leaderTimeout: duration(options, 'leaderTimeout', 2000, 1),
 		joinTimeout: duration(options, 'joinTimeout', 300),
+		idleTimeout,
+		idleWarning,
+		activity: options.activity === undefined ? browserActivity : options.activity,
 		kyOptions,
 		fetch: fetchFunction,
 		locks: isLockManager(locksOption) ? locksOption : null,

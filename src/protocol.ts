@@ -35,6 +35,8 @@ export interface RefreshFailedMessage extends Envelope {
 export interface RefreshAbandonedMessage extends Envelope {kind: 'refresh-abandoned'; of: RecordRef}
 /** A tab holding `of` needs newer tokens. */
 export interface RefreshRequestMessage extends Envelope {kind: 'refresh-request'; of: RecordRef}
+/** The newest user activity the sender saw in `session` (epoch ms), for the idle limit; throttled. */
+export interface ActivityMessage extends Envelope {kind: 'activity'; session: string; at: number}
 /** A tab that just opened, or may have missed messages, asks for the current record. */
 export interface HelloMessage extends Envelope {kind: 'hello'}
 /** Answer to `hello`. `refreshing` names the record being refreshed, if any. */
@@ -50,6 +52,7 @@ export type Message =
 	| RefreshAbandonedMessage
 	| RefreshRequestMessage
 	| HelloMessage
+	| ActivityMessage
 	| StateMessage
 	| ElectionMessage;
 
@@ -115,6 +118,13 @@ function parseBody(message: Record<string, unknown>): MessageBody | undefined {
 
 		case 'refresh-failed': {
 			return parseFailed(message);
+		}
+
+		case 'activity': {
+			const {session, at} = message;
+			return typeof session === 'string' && session !== '' && session.length <= 64 && typeof at === 'number' && Number.isFinite(at)
+				? {kind, session, at}
+				: undefined;
 		}
 
 		case 'leader': {

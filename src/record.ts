@@ -101,9 +101,12 @@ export interface Next {
 export const loginRecord = (next: Next, session: string, tokens: TokenSet): SessionRecord =>
 	({...next, session, tokens, ended: null});
 
-/** An explicit logout: a new epoch, so it beats every login made before it, also one this tab missed. */
-export const logoutRecord = (next: Next, current: SessionRecord): SessionRecord =>
-	({...next, session: current.session, tokens: null, ended: 'logout'});
+/**
+ * An explicit logout, or the idle limit: a new epoch, so it beats every login made before it,
+ * also one this tab missed.
+ */
+export const logoutRecord = (next: Next, current: SessionRecord, reason: 'logout' | 'idle' = 'logout'): SessionRecord =>
+	({...next, session: current.session, tokens: null, ended: reason});
 
 /** The session `from` belongs to, ended by the refresh endpoint: it keeps its epoch, so a later login still wins. */
 export const rejectedRecord = (from: SessionRecord, writer: string): SessionRecord =>
@@ -131,7 +134,7 @@ const isSessionId = (value: unknown): value is string =>
 	typeof value === 'string' && value.length <= 64;
 
 export const isEndReason = (value: unknown): value is EndReason =>
-	value === 'logout' || value === 'refresh-rejected';
+	value === 'logout' || value === 'refresh-rejected' || value === 'idle';
 
 export function parseRef(value: unknown): RecordRef | undefined {
 	if (typeof value !== 'object' || value === null) {

@@ -37,7 +37,7 @@ export function createRestore(deps: {
 	 * so a restore would undo the logout. (With one, the server cleared the cookie: a restore then
 	 * finds only a login made since, such as a server-side sign-in that set a new cookie.)
 	 */
-	const loggedOut = (ended: string | null | undefined) => ended === 'logout' && !options.logoutRequest;
+	const loggedOut = (ended: string | null | undefined) => (ended === 'logout' || ended === 'idle') && !options.logoutRequest;
 
 	/** True when this tab should try: nothing held, no logout that stands. */
 	const wanted = (fence = store.fence()): boolean =>

@@ -7,6 +7,7 @@ import {createFailureLog} from './failures.js';
 import {createGate} from './gate.js';
 import {createApi, type KyInstance} from './hooks.js';
 import {createEvents, type SessionEventListener, type SessionEventType} from './events.js';
+import {createIdleWatch, type IdleWatch} from './idle.js';
 import {createRecordKeeper, type RecordKeeper} from './keeper.js';
 import {createRestore} from './restore.js';
 import type {LifecycleEvent} from './lifecycle.js';
@@ -55,6 +56,11 @@ export interface Session {
 	 * expiry, and the `idToken`, `scope`, `tokenType` and `extra` of the last token response that had them.
 	 */
 	getTokens(options?: {signal?: AbortSignal | null | undefined}): Promise<AppTokens>;
+	/**
+	 * Activity the page's input does not show (a video playing, a long form read): keeps the
+	 * session from the `idleTimeout` end, in every tab. Does nothing without `idleTimeout`.
+	 */
+	markActive(): void;
 	/** Leaves the election, closes the channel, stops timers and listeners. Safe to call twice. */
 	close(): void;
 	/**
@@ -177,9 +183,40 @@ function assemble(options: NormalizedOptions) {
 	const coordinator = createCoordinator({options, tabId, clock, keeper, waiters, failures, resync, run, store, post: channel.post, newSessionId: randomId});
 	const restore = createRestore({options, clock, keeper, store, refresher, login: coordinator.login});
 	const election = createElection({locks: options.locks, lockName: `${name}:leader`, tabId, clock, post: channel.post});
-	const gate = createGate({coordinator, keeper, waiters, resync, options, clock});
+	const events = createEvents(tabId, {record: keeper.record, role: coordinator.role, error: coordinator.lastError(), joining: true});
+	const idle = options.idleTimeout > 0 ? createIdleWatch({
+		options,
+		clock,
+		keeper,
+		key: `${name}:active`,
+		isLeader: () => coordinator.role === 'leader',
+		post: channel.post,
+		end: session => {
+			endIdle(options, keeper, coordinator, session);
+		},
+		warn: idleAt => {
+			events.fire({type: 'idle-warning', idleAt});
+		},
+		resumed: () => {
+			events.fire({type: 'active'});
+		},
+	}) : undefined;
+	const gate = createGate({coordinator, keeper, waiters, resync, options, clock, activity: idle?.activity});
 	const api = createApi({gate, kyOptions: options.kyOptions, authStatuses: options.authStatuses, refreshUrl: options.refreshUrl, fetch: options.fetch});
-	return {tabId, channel, store, keeper, resync, coordinator, election, gate, api, restore};
+	return {tabId, channel, store, keeper, resync, coordinator, election, gate, api, restore, events, idle};
+}
+
+/** The idle limit ends `session` in every tab, and tells the server as a logout would. */
+function endIdle(options: NormalizedOptions, keeper: RecordKeeper, coordinator: Coordinator, session: string) {
+	const {tokens, session: current} = keeper.record;
+	if (coordinator.closed || !tokens || current !== session) {
+		return;
+	}
+
+	coordinator.logout('idle');
+	if (options.logoutRequest) {
+		void sendLogout(options, tokens);
+	}
 }
 
 /** This tab's view of the session, for `getState`. */
@@ -212,7 +249,8 @@ function heartbeatThrough(api: KyInstance, url: URL | null) {
 
 		inFlight = true;
 		try {
-			const response = await api.get(url, {throwHttpErrors: false});
+			// Not activity: the leader's own timer must not keep an idle session alive.
+			const response = await api.get(url, {throwHttpErrors: false, context: {activity: false}});
 			void response.body?.cancel().catch(() => undefined);
 		} catch {
 			// A failed heartbeat changes nothing; the next one tries again.
@@ -223,8 +261,8 @@ function heartbeatThrough(api: KyInstance, url: URL | null) {
 }
 
 /** What the page's lifecycle means for the session. */
-function followPage(parts: {resync: Resync; election: Election; coordinator: Coordinator; keeper: RecordKeeper}) {
-	const {resync, election, coordinator, keeper} = parts;
+function followPage(parts: {resync: Resync; election: Election; coordinator: Coordinator; keeper: RecordKeeper; idle: IdleWatch | undefined}) {
+	const {resync, election, coordinator, keeper, idle} = parts;
 	let visible = (globalThis as {document?: Document}).document?.visibilityState !== 'hidden';
 	/** Back from the back/forward cache or a freeze: what this tab holds may be stale. */
 	const cameBack = () => {
@@ -243,6 +281,7 @@ function followPage(parts: {resync: Resync; election: Election; coordinator: Coo
 					// A cheap check for messages lost while the tab was in the background.
 					resync.ask(false);
 					coordinator.wake(true);
+					idle?.activity();
 				}
 
 				break;
@@ -250,6 +289,10 @@ function followPage(parts: {resync: Resync; election: Election; coordinator: Coo
 
 			case 'focus': {
 				coordinator.wake(visible);
+				if (visible) {
+					idle?.activity();
+				}
+
 				break;
 			}
 
@@ -302,7 +345,7 @@ function followPage(parts: {resync: Resync; election: Election; coordinator: Coo
 export function initSession(input: SessionOptions): Session {
 	const options = normalizeOptions(input);
 	const {clock} = options;
-	const {tabId, channel, store, keeper, resync, coordinator, election, gate, api, restore} = assemble(options);
+	const {tabId, channel, store, keeper, resync, coordinator, election, gate, api, restore, events, idle} = assemble(options);
 	// Several sessions over an app-supplied transport are several tabs on purpose (tests, frames).
 	const uncount = options.broadcastMethod ? () => undefined : countOpen(options.namespace);
 	if (options.refreshUrl.origin !== globalThis.location?.origin) {
@@ -314,13 +357,13 @@ export function initSession(input: SessionOptions): Session {
 	const state = createStateStore(snapshot());
 	let joining = true;
 	const seen = () => ({record: keeper.record, role: coordinator.role, error: coordinator.lastError(), joining});
-	const events = createEvents(tabId, seen());
 	const duties = createLeaderDuties({coordinator, keeper, options, clock, heartbeat: heartbeatThrough(api, options.heartbeatUrl)});
 
 	coordinator.subscribe(() => {
 		state.update(snapshot());
 		duties.reschedule();
 		events.observe(seen());
+		idle?.sync();
 	});
 	election.subscribe(coordinator.setLeader);
 	resync.subscribe(coordinator.reconsider);
@@ -328,12 +371,15 @@ export function initSession(input: SessionOptions): Session {
 		const message = parseMessage(data);
 		if (message?.kind === 'leader' || message?.kind === 'claim' || message?.kind === 'resign') {
 			election.receive(message);
+		} else if (message?.kind === 'activity') {
+			idle?.receive(message.session, message.at);
 		} else if (message) {
 			coordinator.receive(message);
 		}
 	});
 
-	const stopLifecycle = options.lifecycle?.(followPage({resync, election, coordinator, keeper}));
+	const stopLifecycle = options.lifecycle?.(followPage({resync, election, coordinator, keeper, idle}));
+	const stopActivity = idle && options.activity?.(idle.activity);
 	// Read what storage knows (a fence may say the session ended), then ask the open tabs.
 	coordinator.wake(false);
 	resync.ask(!(store.shared || keeper.record.tokens !== null) || keeper.stored().behind);
@@ -342,6 +388,7 @@ export function initSession(input: SessionOptions): Session {
 		joining = false;
 	});
 	election.start();
+	idle?.sync();
 
 	const stopRestore = new AbortController();
 	// With a restore to come the tab says `restoring` from the start, not a signed-out moment first.
@@ -427,6 +474,9 @@ export function initSession(input: SessionOptions): Session {
 			throwHttpErrors: false,
 		}),
 		ready,
+		markActive() {
+			idle?.activity();
+		},
 		getState: state.get,
 		subscribe: state.subscribe,
 		on: events.on,
@@ -457,7 +507,9 @@ export function initSession(input: SessionOptions): Session {
 			uncount();
 			resync.mark();
 			duties.stop();
+			idle?.stop();
 			stopLifecycle?.();
+			stopActivity?.();
 			election.stop();
 			channel.close();
 			state.update(snapshot());

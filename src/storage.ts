@@ -69,7 +69,7 @@ export function createMemoryStorage(): StorageAdapter {
 	};
 }
 
-function webStorage(name: 'localStorage' | 'sessionStorage'): Storage | undefined {
+export function webStorage(name: 'localStorage' | 'sessionStorage'): Storage | undefined {
 	try {
 		// Reading the property throws where storage is disabled (blocked cookies, some private modes).
 		// A write is not probed: a full quota refuses writes yet still lets this tab read what others wrote.

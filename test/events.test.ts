@@ -106,7 +106,7 @@ describe('session events', () => {
 	it('refuses an unknown event or a listener that is not a function, with a TypeError that lists the events', () => {
 		const world = worlds.use(createWorld({ttl: 60}));
 		const tab = world.openTab();
-		expect(() => tab.session.on('signin' as never, () => undefined)).toThrow(new TypeError('tab-session: unknown event "signin"; the events are login, refresh, tokens, logout, refresh-failed, role'));
+		expect(() => tab.session.on('signin' as never, () => undefined)).toThrow(new TypeError('tab-session: unknown event "signin"; the events are login, refresh, tokens, logout, refresh-failed, role, idle-warning, active'));
 		expect(() => tab.session.on('login', 'x' as never)).toThrow(TypeError);
 	});
 });

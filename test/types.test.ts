@@ -169,7 +169,7 @@ describe('Session', () => {
 		expectTypeOf<SessionState['expiresAt']>().toEqualTypeOf<number | null>();
 		expectTypeOf<SessionState['generation']>().toEqualTypeOf<number>();
 		expectTypeOf<SessionState['endReason']>().toEqualTypeOf<EndReason | null>();
-		expectTypeOf<EndReason>().toEqualTypeOf<'logout' | 'refresh-rejected'>();
+		expectTypeOf<EndReason>().toEqualTypeOf<'logout' | 'refresh-rejected' | 'idle'>();
 		expectTypeOf<SessionState['lastError']>().toEqualTypeOf<RefreshError | null>();
 		expectTypeOf<RefreshError>().toEqualTypeOf<RefreshFailedError | OAuthError>();
 		expectTypeOf<SessionState['closed']>().toEqualTypeOf<boolean>();

@@ -91,6 +91,17 @@ function readOptions(search) {
 		options.pauseTimeout = pause;
 	}
 
+	// ?idle=ms signs every tab out after that long without activity; ?idleWarning=ms warns before.
+	const idle = number('idle');
+	if (idle !== undefined) {
+		options.idleTimeout = idle;
+	}
+
+	const idleWarning = number('idleWarning');
+	if (idleWarning !== undefined) {
+		options.idleWarning = idleWarning;
+	}
+
 	return options;
 }
 

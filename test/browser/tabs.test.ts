@@ -425,4 +425,80 @@ suite('tab-session in Chromium, several tabs of one profile', () => {
 		expect(server.stats().foreignAuthorization).toBe(1);
 		expect(scenario.pageErrors).toEqual([]);
 	});
+
+	// --- 9. the idle limit ---------------------------------------------------------------------
+
+	it('9. idleTimeout 4 s: mouse input in one follower keeps three tabs signed in; without it every tab is warned, then signed out with reason idle, and nothing refreshes after', async () => {
+		const idle = 4000;
+		const scenario = await begin('idle', {server: {accessTtl: 2}, query: {idle, idleWarning: 1500}});
+		const {server} = scenario;
+		const tabs = await scenario.openMany(3);
+		for (const tab of tabs) {
+			// eslint-disable-next-line no-await-in-loop
+			await tab.evaluate(() => {
+				const seen: Array<{type: string; at: number; reason?: string; idleAt?: number}> = [];
+				(window as unknown as {idleEvents: typeof seen}).idleEvents = seen;
+				for (const type of ['idle-warning', 'active', 'logout'] as const) {
+					window.demo.session.on(type, event => {
+						seen.push({...event, at: Date.now()});
+					});
+				}
+			});
+		}
+
+		await loginIn(scenario, tabs[0]!);
+		const states = await readStates(tabs);
+		const follower = tabs[states.findIndex(state => state.role === 'follower')]!;
+		// 10 s of a mouse moving over one follower (2.5 limits, 5 token lifetimes), then one burst everywhere.
+		const activeUntil = Date.now() + 10_000;
+		for (let step = 0; Date.now() < activeUntil; step++) {
+			// eslint-disable-next-line no-await-in-loop
+			await follower.mouse.move(20 + (step % 200), 20 + (step % 150));
+			// eslint-disable-next-line no-await-in-loop
+			await sleep(100);
+		}
+
+		const bursts = await Promise.all(tabs.map(async tab => burstAt(tab, Date.now() + 50, burstSize)));
+		expectAllOk(bursts);
+		// A request is activity when it goes out (not when its answer comes).
+		const lastActivity = Math.max(...bursts.map(burst => burst.startedAt));
+		const idleEvents = async () => Promise.all(tabs.map(async tab =>
+			tab.evaluate(() => (window as unknown as {idleEvents: Array<{type: string; at: number; reason?: string; idleAt?: number}>}).idleEvents)));
+		expect(await idleEvents()).toEqual([[], [], []]);
+		for (const state of await readStates(tabs)) {
+			expect(state.status).not.toBe('unauthenticated');
+		}
+
+		const active = server.stats();
+		expect(active.refreshCalls).toBeGreaterThanOrEqual(4);
+		expect(active).toMatchObject({reuseDetections: 0, refreshRejected: 0, maxRefreshInFlight: 1});
+
+		// No input and no request: every tab signs out one limit after the last activity.
+		const {value: ended} = await waitFor('every tab signed out for idleness', async () => readStates(tabs),
+			found => found.every(state => state.status === 'unauthenticated'), {timeout: idle + 10_000, interval: 100});
+		const endedAt = Date.now();
+		for (const state of ended) {
+			expect(state).toMatchObject({status: 'unauthenticated', endReason: 'idle'});
+		}
+
+		// Not before the limit; the bound above it is generous (timers, two shared cores).
+		expect(endedAt - lastActivity).toBeGreaterThanOrEqual(idle);
+		expect(endedAt - lastActivity).toBeLessThan(idle + 5000);
+		for (const events of await idleEvents()) {
+			expect(events.map(event => event.type)).toEqual(['idle-warning', 'logout']);
+			const [warning, logout] = events;
+			expect(logout!.reason).toBe('idle');
+			expect(logout!.at - warning!.at).toBeGreaterThanOrEqual(1000);
+			expect(warning!.idleAt).toBeGreaterThanOrEqual(lastActivity);
+		}
+
+		// Nothing refreshes an ended session, and requests say why.
+		const refreshCalls = server.stats().refreshCalls;
+		await sleep(3000);
+		expect(server.stats().refreshCalls).toBe(refreshCalls);
+		expect(await apiGet(tabs[1]!, '/api/orders')).toEqual({ok: false, code: 'LOGGED_OUT'});
+		await expectNoFailures(tabs, burstSize);
+		expect(scenario.pageErrors).toEqual([]);
+		report('9. idle limit 4 s', {refreshCallsWhileActive: active.refreshCalls, endedAfterLastActivityMs: endedAt - lastActivity});
+	});
 });
