@@ -1,3 +1,5 @@
+import type {Clock} from './clock.js';
+
 /**
  * A signal that aborts when any of `signals` does, and `dispose` to detach
  * it again. Unlike `AbortSignal.any` (missing before Safari 17.4), no
@@ -32,4 +34,42 @@ export function linkSignals(signals: readonly AbortSignal[]): {signal: AbortSign
 	}
 
 	return {signal: controller.signal, dispose};
+}
+
+/**
+ * Runs `operation` with a signal that aborts after `ms` (with `timeoutReason()`) or when
+ * `signal` does, and settles by then even if the operation ignores its signal (a `fetch` that
+ * does not honour it). Nothing of it outlives the call: no timer, no listener.
+ */
+export async function bounded<T>(
+	clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>,
+	limits: {ms: number; timeoutReason: () => unknown; signal?: AbortSignal | undefined},
+	operation: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+	const timeout = new AbortController();
+	const timer = clock.setTimeout(() => {
+		timeout.abort(limits.timeoutReason());
+	}, limits.ms);
+	const combined = linkSignals(limits.signal ? [limits.signal, timeout.signal] : [timeout.signal]);
+	let onAbort: (() => void) | undefined;
+	try {
+		return await Promise.race([
+			operation(combined.signal),
+			new Promise<never>((_resolve, reject) => {
+				onAbort = () => {
+					reject(combined.signal.reason);
+				};
+
+				if (combined.signal.aborted) {
+					onAbort();
+				} else {
+					combined.signal.addEventListener('abort', onAbort, {once: true});
+				}
+			}),
+		]);
+	} finally {
+		clock.clearTimeout(timer);
+		combined.dispose();
+		combined.signal.removeEventListener('abort', onAbort!);
+	}
 }

@@ -1,4 +1,4 @@
-import {linkSignals} from './abort.js';
+import {bounded} from './abort.js';
 import {sleep, type Clock} from './clock.js';
 import {OAuthError, RefreshFailedError, type RefreshError} from './errors.js';
 import type {NormalizedOptions, RefreshErrorVerdict} from './options.js';
@@ -60,40 +60,29 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 	}
 
 	async function attempt(tokens: TokenSet, signal: AbortSignal): Promise<RefreshOutcome> {
-		const timeout = new AbortController();
-		const timer = clock.setTimeout(() => {
-			timeout.abort(new AttemptError(`the refresh endpoint did not answer within ${options.refreshTimeout} ms`, null));
-		}, options.refreshTimeout);
-		const combined = linkSignals([signal, timeout.signal]);
-		let onAbort: (() => void) | undefined;
-		try {
+		const limits = {
+			ms: options.refreshTimeout,
+			timeoutReason: () => new AttemptError(`the refresh endpoint did not answer within ${options.refreshTimeout} ms`, null),
+			signal,
+		};
+		// The timeout covers the whole attempt, the body included; nothing of it outlives the attempt.
+		return bounded(clock, limits, async bound => {
 			const init = options.refreshRequest({accessToken: tokens.accessToken, refreshToken: tokens.refreshToken});
 			const method = init.method ?? 'POST';
 			const final = (message: string, status: number, cause?: unknown) =>
 				new FinalError(new RefreshFailedError(`Token refresh failed: ${message}; not retried: the same request gets the same answer`, status, {cause}));
 			let response: Response;
 			try {
-				// Raced with the signal: a fetch that ignores its signal must not outlive the timeout.
-				response = await Promise.race([
-					options.fetch(options.refreshUrl.href, {
-						method,
-						headers: init.headers ?? {},
-						body: init.body ?? null,
-						credentials: init.credentials ?? 'same-origin',
-						signal: combined.signal,
-					}),
-					new Promise<never>((_resolve, reject) => {
-						onAbort = () => {
-							reject(combined.signal.reason);
-						};
-
-						combined.signal.addEventListener('abort', onAbort, {once: true});
-					}),
-				]);
+				response = await options.fetch(options.refreshUrl.href, {
+					method,
+					headers: init.headers ?? {},
+					body: init.body ?? null,
+					credentials: init.credentials ?? 'same-origin',
+					signal: bound,
+				});
 			} catch (error) {
-				signal.throwIfAborted();
-				if (timeout.signal.aborted) {
-					throw timeout.signal.reason;
+				if (bound.aborted) {
+					throw bound.reason;
 				}
 
 				const crossOrigin = options.refreshUrl.origin !== globalThis.location?.origin;
@@ -147,14 +136,7 @@ export function createRefresher(options: RefresherOptions, clock: Clock) {
 			} catch (error) {
 				throw final(`${answered(method, options.refreshUrl, response)} with tokens that are not usable: ${error instanceof Error ? error.message : 'parse failed'}`, response.status, error);
 			}
-		} finally {
-			// Nothing of an attempt outlives it: a session refreshes every few minutes for days.
-			clock.clearTimeout(timer);
-			combined.dispose();
-			if (onAbort) {
-				combined.signal.removeEventListener('abort', onAbort);
-			}
-		}
+		});
 	}
 
 	return {

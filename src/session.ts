@@ -1,3 +1,4 @@
+import {bounded} from './abort.js';
 import {createTabChannel} from './channel.js';
 import {createCoordinator, type Coordinator} from './coordinator.js';
 import {createLeaderDuties} from './duties.js';
@@ -92,38 +93,28 @@ const neverAborted = () => new AbortController().signal;
  */
 async function sendLogout(options: NormalizedOptions, tokens: TokenSet): Promise<void> {
 	const {clock, debug} = options;
-	const controller = new AbortController();
-	const timer = clock.setTimeout(() => {
-		controller.abort(new DOMException(`no answer within ${options.refreshTimeout} ms`, 'TimeoutError'));
-	}, options.refreshTimeout);
+	const limits = {ms: options.refreshTimeout, timeoutReason: () => new DOMException(`no answer within ${options.refreshTimeout} ms`, 'TimeoutError')};
 	try {
-		const request = options.logoutRequest!({accessToken: tokens.accessToken, refreshToken: tokens.refreshToken});
-		if (!request) {
-			return;
-		}
+		await bounded(clock, limits, async signal => {
+			const request = options.logoutRequest!({accessToken: tokens.accessToken, refreshToken: tokens.refreshToken});
+			if (!request) {
+				return;
+			}
 
-		const url = new URL(request.url, options.refreshUrl);
-		const timedOut = new Promise<never>((_resolve, reject) => {
-			controller.signal.addEventListener('abort', () => {
-				reject(controller.signal.reason);
-			}, {once: true});
+			const url = new URL(request.url, options.refreshUrl);
+			const response = await options.fetch(url.href, {
+				method: request.method ?? 'POST',
+				headers: request.headers ?? {},
+				body: request.body ?? null,
+				credentials: request.credentials ?? 'same-origin',
+				keepalive: true,
+				signal,
+			});
+			void response.body?.cancel().catch(() => undefined);
+			debug(response.ok ? 'logout request answered' : 'logout request refused; every tab is signed out all the same', {url: url.href, status: response.status});
 		});
-		// Raced: a fetch that ignores its signal must not keep logout() waiting.
-		const response = await Promise.race([options.fetch(url.href, {
-			method: request.method ?? 'POST',
-			headers: request.headers ?? {},
-			body: request.body ?? null,
-			credentials: request.credentials ?? 'same-origin',
-			keepalive: true,
-			signal: controller.signal,
-		}), timedOut]);
-		void response.body?.cancel().catch(() => undefined);
-		debug(response.ok ? 'logout request answered' : 'logout request refused; every tab is signed out all the same', {url: url.href, status: response.status});
 	} catch (error) {
 		debug('logout request failed; every tab is signed out all the same', {error: error instanceof Error ? error.name : typeof error});
-	} finally {
-		clock.clearTimeout(timer);
-		controller.abort();
 	}
 }
 
