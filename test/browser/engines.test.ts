@@ -425,3 +425,69 @@ for (const name of engines) {
 		});
 	});
 }
+
+// Firefox's own trap: it runs the timers of a background tab at most once a second (then less
+// often). (WebKit throttles hidden tabs too, but a tab WebDriver opens in MiniBrowser stays
+// `visible`: the state cannot be reached here.)
+for (const name of (['firefox'] as const).filter(entry => engines.includes(entry))) {
+const throttledSuite = engineAvailable(name) ? describe : describe.skip;
+throttledSuite(`${name} background tabs, timers throttled as users have them`, () => {
+	let engine: Engine | undefined;
+	let server: ExampleServer | undefined;
+
+	afterAll(async () => {
+		await engine?.close();
+		await server?.close();
+	});
+
+	it('the leader in a hidden tab: each expiry still costs one refresh, and no request of the visible tab fails', async () => {
+		engine = await launchEngine(name, {throttledBackgroundTabs: true});
+		const {startServer} = await import(pathToFileURL(new URL('examples/server.mjs', root).pathname).href) as {
+			startServer(options: Partial<ServerConfig> & {port?: number; host?: string}): Promise<ExampleServer>;
+		};
+		server = await startServer({port: 0, host: '127.0.0.1', accessTtl: 4});
+		const profile = await engine.profile();
+		const url = `${server.url}/?heartbeat=0&ns=hidden-${Math.random().toString(36).slice(2, 8)}`;
+		const tabs: EngineWindow[] = [];
+		for (let index = 0; index < 3; index++) {
+			// eslint-disable-next-line no-await-in-loop
+			const tab = await profile.open(url, {tab: true});
+			// eslint-disable-next-line no-await-in-loop
+			await tab.evaluate(async () => globalThis.window.demo.ready);
+			tabs.push(tab);
+		}
+
+		const [leader, , visible] = tabs;
+		// The first tab leads and is now in the background; the last one is in front.
+		expect(await leader!.evaluate(() => document.visibilityState)).toBe('hidden');
+		expect(await visible!.evaluate(() => document.visibilityState)).toBe('visible');
+		await visible!.evaluate(async () => globalThis.window.demo.login());
+		await waitFor('every tab signed in', async () => readStates(tabs),
+			states => states.every(state => state.status === 'authenticated'), {timeout: 10_000, interval: 50});
+		expect((await readState(leader!)).role).toBe('leader');
+
+		const lateness: number[] = [];
+		let windowStart = Date.now();
+		for (let expiry = 1; expiry <= 3; expiry++) {
+			// eslint-disable-next-line no-await-in-loop
+			const before = await readState(visible!);
+			expect(before.generation).toBe(expiry);
+			// eslint-disable-next-line no-await-in-loop
+			expectAllOk([await burstAt(visible!, before.expiresAt!)]);
+			// eslint-disable-next-line no-await-in-loop
+			await waitFor('every tab on the next generation', async () => readStates(tabs),
+				states => states.every(state => state.status === 'authenticated' && state.generation === expiry + 1), {timeout: 8000, interval: 50});
+			const windowEnd = Date.now();
+			const stats = server.stats();
+			expect(refreshesBetween(stats, windowStart, windowEnd), `refresh calls for expiry ${expiry}`).toBe(1);
+			// Due one lead (a quarter of the 4-s lifetime) before expiry.
+			lateness.push(stats.refreshTimes.at(-1)! - (before.expiresAt! - 1000));
+			windowStart = windowEnd;
+		}
+
+		expect(server.stats()).toMatchObject({refreshCalls: 3, reuseDetections: 0, refreshRejected: 0, maxRefreshInFlight: 1});
+		console.info(`[engines] ${name} hidden leader: ${JSON.stringify({refreshAfterDueMs: lateness})}`);
+		await profile.close();
+	});
+});
+}

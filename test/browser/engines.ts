@@ -20,7 +20,8 @@ export interface EngineWindow {
 
 /** Windows that share storage, BroadcastChannel and Web Locks (one profile). */
 export interface Profile {
-	open(url: string): Promise<EngineWindow>;
+	/** A new window; with `{tab: true}` a tab of the last window instead (it hides the tab before it, where tabs can hide). */
+	open(url: string, options?: {tab?: boolean}): Promise<EngineWindow>;
 	close(): Promise<void>;
 }
 
@@ -75,6 +76,7 @@ async function chromiumEngine(): Promise<Engine> {
 		async profile() {
 			const context = await browser.newContext();
 			return {
+				// Headless Chromium has no tab strip: every page is a visible window.
 				async open(url) {
 					const page = await context.newPage();
 					await page.goto(url);
@@ -104,13 +106,14 @@ async function chromiumEngine(): Promise<Engine> {
 
 // --- Firefox ----------------------------------------------------------------------
 
-async function firefoxEngine(): Promise<Engine> {
+/** `throttled`: Firefox's own timer throttling of background tabs (at least 1 s, and budget-based), as users have it. */
+async function firefoxEngine(throttled: boolean): Promise<Engine> {
 	const {default: puppeteer} = await import('puppeteer-core');
 	const browser = await puppeteer.launch({
 		browser: 'firefox',
 		executablePath: firefoxPath,
 		headless: true,
-		extraPrefsFirefox: {
+		extraPrefsFirefox: throttled ? {} : {
 			// Windows, not tabs, keep their timers; these make a background one behave the same.
 			'dom.min_background_timeout_value': 4,
 			'dom.min_background_timeout_value_without_budget_throttling': 4,
@@ -123,8 +126,8 @@ async function firefoxEngine(): Promise<Engine> {
 		async profile() {
 			const context = await browser.createBrowserContext();
 			return {
-				async open(url) {
-					const page = await context.newPage({type: 'window'});
+				async open(url, options) {
+					const page = await context.newPage({type: options?.tab ? 'tab' : 'window'});
 					await page.goto(url);
 					return {
 						evaluate: async (fn, arg) => page.evaluate(fn as never, arg) as never,
@@ -231,7 +234,7 @@ async function webkitEngine(): Promise<Engine> {
 			let first: string | undefined = await driver.getWindowHandle();
 			const windows = new Set<string>();
 			return {
-				async open(url) {
+				async open(url, options) {
 					const handle = await serial(async () => {
 						let next: string;
 						if (first) {
@@ -239,7 +242,7 @@ async function webkitEngine(): Promise<Engine> {
 							next = first;
 							first = undefined;
 						} else {
-							await driver.switchTo().newWindow('window');
+							await driver.switchTo().newWindow(options?.tab ? 'tab' : 'window');
 							next = await driver.getWindowHandle();
 						}
 
@@ -313,14 +316,14 @@ async function webkitEngine(): Promise<Engine> {
 	};
 }
 
-export async function launchEngine(name: EngineName): Promise<Engine> {
+export async function launchEngine(name: EngineName, options: {throttledBackgroundTabs?: boolean} = {}): Promise<Engine> {
 	switch (name) {
 		case 'chromium': {
 			return chromiumEngine();
 		}
 
 		case 'firefox': {
-			return firefoxEngine();
+			return firefoxEngine(options.throttledBackgroundTabs === true);
 		}
 
 		case 'webkit': {
