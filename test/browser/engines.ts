@@ -66,6 +66,28 @@ export function engineAvailable(name: EngineName): boolean {
 /** A function and its argument as a script body every driver can run: `(fn)(arg)`. */
 const callSource = (fn: (...args: never[]) => unknown): string => `(${fn.toString()})`;
 
+/** The methods playwright-core's and puppeteer-core's pages share, by the same names. */
+interface DriverPage {
+	evaluate(fn: never, arg: unknown): Promise<unknown>;
+	goto(url: string): Promise<unknown>;
+	goBack(): Promise<unknown>;
+	close(options: {runBeforeUnload: boolean}): Promise<void>;
+}
+
+/** A window over a playwright-core or puppeteer-core page: both evaluate a function with one argument. */
+const pageWindow = (page: DriverPage): EngineWindow => ({
+	evaluate: async (fn, arg) => page.evaluate(fn as never, arg) as never,
+	async goto(next) {
+		await page.goto(next);
+	},
+	async back() {
+		await page.goBack();
+	},
+	async close() {
+		await page.close({runBeforeUnload: false});
+	},
+});
+
 // --- Chromium -------------------------------------------------------------------
 
 async function chromiumEngine(): Promise<Engine> {
@@ -80,18 +102,7 @@ async function chromiumEngine(): Promise<Engine> {
 				async open(url) {
 					const page = await context.newPage();
 					await page.goto(url);
-					return {
-						evaluate: async (fn, arg) => page.evaluate(fn as never, arg) as never,
-						async goto(next) {
-							await page.goto(next);
-						},
-						async back() {
-							await page.goBack();
-						},
-						async close() {
-							await page.close({runBeforeUnload: false});
-						},
-					};
+					return pageWindow(page);
 				},
 				async close() {
 					await context.close();
@@ -129,18 +140,7 @@ async function firefoxEngine(throttled: boolean): Promise<Engine> {
 				async open(url, options) {
 					const page = await context.newPage({type: options?.tab ? 'tab' : 'window'});
 					await page.goto(url);
-					return {
-						evaluate: async (fn, arg) => page.evaluate(fn as never, arg) as never,
-						async goto(next) {
-							await page.goto(next);
-						},
-						async back() {
-							await page.goBack();
-						},
-						async close() {
-							await page.close({runBeforeUnload: false});
-						},
-					};
+					return pageWindow(page);
 				},
 				async close() {
 					await context.close();
