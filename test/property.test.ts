@@ -423,8 +423,12 @@ async function playWith(quota: ReturnType<typeof createQuota>, actions: Action[]
 		const settled = await current.run(result.then(() => ({ok: true as const}), (error: unknown) => ({ok: false as const, error})), pauseTimeout + 5000);
 		return {tab, id, ...settled};
 	}));
-	// A refresh one of them set off reaches the others.
+	// A refresh one of them set off reaches the others. Agreement is read in a quiet moment: a scheduled
+	// refresh may end at any instant, and its tokens reach the other tabs a channel delivery later.
 	await current.tick(100);
+	for (let waited = 0; (current.hub.inFlight > 0 || server.refreshesInFlight > 0) && waited < refreshTimeout * 2; waited++) {
+		await current.tick(1);
+	}
 	const elapsed = Date.now() - began;
 	// A tab that hears no message while storage keeps no record of what it missed cannot know
 	// of a logout, another login or a refresh. Only the Web Locks setup has deaf running tabs.

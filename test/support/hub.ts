@@ -24,6 +24,7 @@ export function createHub(options: {delay?: number} = {}) {
 	const states = new Set<HubState>();
 	const created: HubState[] = [];
 	let delivered = 0;
+	let inFlight = 0;
 
 	const deliver = (from: HubState | undefined, name: string, frame: unknown) => {
 		for (const target of states) {
@@ -53,8 +54,10 @@ export function createHub(options: {delay?: number} = {}) {
 			}
 
 			const copy = structuredClone(frame);
+			inFlight++;
 			await new Promise<void>(resolve => {
 				setTimeout(() => {
+					inFlight--;
 					deliver(state, state.name, copy);
 					resolve();
 				}, delay);
@@ -83,6 +86,10 @@ export function createHub(options: {delay?: number} = {}) {
 		},
 		get delivered() {
 			return delivered;
+		},
+		/** Frames posted and not yet delivered. */
+		get inFlight() {
+			return inFlight;
 		},
 	};
 }
