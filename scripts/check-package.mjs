@@ -8,7 +8,7 @@
 // 4. `npm pack` in a copy of the sources without dist/, as in a fresh clone: `prepack` builds.
 // Prints every finding and exits 1 when there is one.
 import {execFile} from 'node:child_process';
-import {cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -43,7 +43,12 @@ const report = (check, ok, detail) => {
 
 const temp = mkdtempSync(join(tmpdir(), 'tab-session-pack-'));
 try {
-	const packed = await exec('npm', ['pack', '--json', '--pack-destination', temp]);
+	// The builds in dist/ as they are (`npm test` has just built them); the fresh-clone check below runs `prepack`.
+	if (!existsSync(join(root, 'dist', 'tab-session.js'))) {
+		throw new Error('dist/ has no build: run `npm run build` first');
+	}
+
+	const packed = await exec('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', temp]);
 	if (packed.code !== 0) {
 		throw new Error(`npm pack failed:\n${packed.output}`);
 	}

@@ -232,6 +232,8 @@ async function webkitEngine(): Promise<Engine> {
 
 			let jobs = 0;
 			let first: string | undefined = await driver.getWindowHandle();
+			/** The window WebDriver's commands go to: a call switches only when it is another. */
+			let current: string | undefined = first;
 			const windows = new Set<string>();
 			return {
 				async open(url, options) {
@@ -246,26 +248,55 @@ async function webkitEngine(): Promise<Engine> {
 							next = await driver.getWindowHandle();
 						}
 
+						current = next;
+
 						windows.add(next);
 						await driver.get(url);
 						return next;
 					});
 					const inWindow = async <T>(work: () => Promise<T>) => serial(async () => {
-						await driver.switchTo().window(handle);
+						if (current !== handle) {
+							await driver.switchTo().window(handle);
+							current = handle;
+						}
+
 						return work();
 					});
 
 					return {
 						async evaluate(fn, arg) {
 							const id = `job${++jobs}`;
-							await inWindow(async () => driver.executeScript(`
+							// A function that returns at once answers in this one command; one that returns a
+							// promise leaves a job to poll.
+							const started = await inWindow(async () => driver.executeScript(`
+								const failed = error => ({done: true, error: String(error && error.stack || error)});
+								let result;
+								try {
+									result = ${callSource(fn)}(arguments[1]);
+								} catch (error) {
+									return failed(error);
+								}
+
+								if (!result || typeof result.then !== 'function') {
+									return {done: true, value: JSON.stringify(result ?? null)};
+								}
+
 								const jobs = window.__tabSessionJobs ??= {};
 								jobs[arguments[0]] = {done: false};
-								Promise.resolve().then(() => ${callSource(fn)}(arguments[1])).then(
+								result.then(
 									value => { jobs[arguments[0]] = {done: true, value: JSON.stringify(value ?? null)}; },
-									error => { jobs[arguments[0]] = {done: true, error: String(error && error.stack || error)}; },
+									error => { jobs[arguments[0]] = failed(error); },
 								);
-							`, id, arg ?? null));
+								return {done: false};
+							`, id, arg ?? null)) as {done: boolean; value?: string; error?: string};
+							if (started.done) {
+								if (started.error !== undefined) {
+									throw new Error(`in ${handle}: ${started.error}`);
+								}
+
+								return JSON.parse(started.value ?? 'null') as never;
+							}
+
 							for (let polls = 0; ; polls++) {
 								// eslint-disable-next-line no-await-in-loop
 								const job = await inWindow(async () => driver.executeScript(`
@@ -295,6 +326,7 @@ async function webkitEngine(): Promise<Engine> {
 						},
 						async close() {
 							await inWindow(async () => driver.close());
+							current = undefined;
 							windows.delete(handle);
 						},
 					};

@@ -324,7 +324,8 @@ suite('tab-session in Chromium: resilience (issue 10)', () => {
 
 	it.each(['zero-lifetime', 'past-expiry'] as const)('2. refresh answers already expired on arrival (%s): few refresh calls, the rotated token used next, recovery without a login', async mode => {
 		const pauseTimeout = 4000;
-		const faults = 6;
+		// Four faulted calls fit in the first 5 s of the backoff (at 0, 1, 2 and 4 s); the good answer comes at 8 s.
+		const faults = 4;
 		const scenario = await begin(`unusable-${mode}`, {server: {accessTtl: 3}, query: {leeway: 0, pause: pauseTimeout}});
 		const server = resilienceServer(scenario);
 		const tabs = await scenario.openMany(3);
@@ -372,7 +373,8 @@ suite('tab-session in Chromium: resilience (issue 10)', () => {
 			lastProbe: recovery.value,
 		});
 
-		expect.soft(callsIn5s, 'refresh calls in the 5 s from the first faulted one').toBeLessThanOrEqual(5);
+		// A loop would also bring the good answer and the next refreshes into those 5 s.
+		expect.soft(callsIn5s, 'refresh calls in the 5 s from the first faulted one').toBeLessThanOrEqual(faults);
 		expect.soft(stats.reuseDetections, 'reuse detections').toBe(0);
 		expect.soft(stale.map(call => call.outcome), 'calls that did not present the newest rotated token').toEqual([]);
 		expect.soft(untyped, 'requests that ended with an untyped error').toEqual([]);

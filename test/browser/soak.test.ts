@@ -35,7 +35,7 @@ const suite = run ? describe : describe.skip;
 const tabCount = 4;
 const requestEvery = 100;
 const warmUp = 10_000;
-const soakFor = 60_000;
+const soakFor = 30_000;
 /** Listeners a tab may gain between the warm-up point and the end (followers: -1 to +4 in measurements). */
 const listenerBound = 5;
 /** Live AbortSignals and Promises a tab may gain in that time (followers: a handful with the load settled). */
