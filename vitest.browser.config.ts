@@ -7,7 +7,7 @@ export default defineConfig({
 	test: {
 		environment: 'node',
 		include: ['test/browser/**/*.test.ts'],
-		// One browser at a time. Two at once (measured: 523 s instead of about 700 for the whole
+		// One browser at a time. Two at once (measured: 490–523 s instead of 677 for the whole
 		// suite on 2 cores) slowed the drivers enough to break bounds the scenarios rely on: a
 		// WebKit window took over 4 s to close, a Chromium request met its pause timeout.
 		fileParallelism: false,

@@ -1,8 +1,7 @@
 // The core cross-tab scenarios, written once for Chromium, Firefox and WebKit
 // through one driver layer (engines.ts): windows of one profile against the
 // example server; counts come from the server, outcomes from every window.
-// One test file per engine (engine-*.test.ts) calls these, so that the engines
-// run side by side with the Chromium suites.
+// One test file per engine (engine-*.test.ts) calls these.
 import {pathToFileURL} from 'node:url';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {engineAvailable, launchEngine, type Engine, type EngineName, type EngineWindow, type Profile} from './engines.js';
@@ -72,8 +71,8 @@ const agreed = (states: readonly TabState[]) => states.every(state => state.stat
 	&& state.generation === states[0]!.generation && state.expiresAt === states[0]!.expiresAt)
 	&& states.filter(state => state.role === 'leader').length === 1;
 
-const agreement = async (windows: readonly EngineWindow[], what = 'the windows on one generation') =>
-	(await waitFor(what, async () => readStates(windows), agreed, {timeout: 10_000, interval: 20})).value;
+const agreement = async (windows: readonly EngineWindow[]) =>
+	(await waitFor('the windows on one generation', async () => readStates(windows), agreed, {timeout: 10_000, interval: 20})).value;
 
 /**
  * A burst in every window at each of `count` expiries. The windows are read between
@@ -96,9 +95,9 @@ async function burstAtExpiries(windows: readonly EngineWindow[], count: number) 
 }
 
 /**
- * One refresh per token lifetime, whatever the windows did meanwhile: every call presented a
- * token no other call had, no two were closer than most of the refresh interval (three quarters
- * of the lifetime with `leeway: 0`), and the generation the windows agree on counts them all.
+ * One refresh per token lifetime, whatever the windows did meanwhile: no call presented a spent
+ * refresh token, no two were closer than most of the refresh interval (three quarters of the
+ * lifetime with `leeway: 0`), and the generation the windows agree on counts them all.
  */
 function expectOnePerLifetime(stats: ReturnType<ExampleServer['stats']>, refreshTimes: readonly number[], generation: number, lifetimeSeconds: number) {
 	expect(refreshTimes.length, 'refresh calls against the generations the windows went through').toBe(generation - 1);

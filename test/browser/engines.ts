@@ -88,6 +88,18 @@ const pageWindow = (page: DriverPage): EngineWindow => ({
 	},
 });
 
+/** A profile over a playwright-core or puppeteer-core browser context; `newPage(tab)` opens a window, or a tab. */
+const contextProfile = (context: {close(): Promise<void>}, newPage: (tab: boolean) => Promise<DriverPage>): Profile => ({
+	async open(url, options) {
+		const page = await newPage(options?.tab === true);
+		await page.goto(url);
+		return pageWindow(page);
+	},
+	async close() {
+		await context.close();
+	},
+});
+
 // --- Chromium -------------------------------------------------------------------
 
 async function chromiumEngine(): Promise<Engine> {
@@ -97,17 +109,8 @@ async function chromiumEngine(): Promise<Engine> {
 		version: browser.version(),
 		async profile() {
 			const context = await browser.newContext();
-			return {
-				// Headless Chromium has no tab strip: every page is a visible window.
-				async open(url) {
-					const page = await context.newPage();
-					await page.goto(url);
-					return pageWindow(page);
-				},
-				async close() {
-					await context.close();
-				},
-			};
+			// Headless Chromium has no tab strip: every page is a visible window.
+			return contextProfile(context, async () => context.newPage());
 		},
 		async close() {
 			await browser.close();
@@ -136,16 +139,7 @@ async function firefoxEngine(throttled: boolean): Promise<Engine> {
 		version: await browser.version(),
 		async profile() {
 			const context = await browser.createBrowserContext();
-			return {
-				async open(url, options) {
-					const page = await context.newPage({type: options?.tab ? 'tab' : 'window'});
-					await page.goto(url);
-					return pageWindow(page);
-				},
-				async close() {
-					await context.close();
-				},
-			};
+			return contextProfile(context, async tab => context.newPage({type: tab ? 'tab' : 'window'}));
 		},
 		async close() {
 			await browser.close();
