@@ -3,6 +3,7 @@ import {defineConfig} from 'vitest/config';
 
 export default defineConfig({
 	test: {
+		// A jsdom window costs about a second per file: files that use no DOM say `@vitest-environment node`.
 		environment: 'jsdom',
 		include: ['test/**/*.test.ts'],
 		// Real-browser tests have their own config and run after these (see package.json).

@@ -1,7 +1,7 @@
 // Per-engine figures for the README's browser support table: runs the
 // cross-engine scenarios (test/browser/core-scenarios.ts) in Chromium, Firefox
 // and WebKit in one go and writes what they proved and measured into
-// bench/results/engines.json and engines.md.
+// bench/results/engines.json and engines.md, one engine at a time (no second browser's load in the figures).
 //   node bench/engines.mjs        (needs `npm run build && npm run build:examples`)
 import {spawnSync} from 'node:child_process';
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
@@ -17,7 +17,7 @@ const run = spawnSync('npx', [
 	'vitest', 'run', '--config', 'vitest.browser.config.ts',
 	'test/browser/engine-chromium.test.ts', 'test/browser/engine-firefox.test.ts', 'test/browser/engine-webkit.test.ts',
 	'--reporter=default', '--reporter=json', `--outputFile.json=${report}`,
-], {cwd: root, env: {...process.env, ENGINES: engines.join(','), NO_COLOR: '1', FORCE_COLOR: '0'}, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024});
+], {cwd: root, env: {...process.env, ENGINES: engines.join(','), BROWSER_WORKERS: '1', NO_COLOR: '1', FORCE_COLOR: '0'}, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024});
 // eslint-disable-next-line no-control-regex
 const output = `${run.stdout}\n${run.stderr}`.replaceAll(/\u001B\[[\d;]*m/g, '');
 const seconds = Math.round((Date.now() - started) / 1000);

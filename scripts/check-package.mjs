@@ -72,30 +72,41 @@ try {
 	}
 
 	symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'), 'dir');
-	const fresh = await exec('npm', ['pack', '--dry-run', '--json'], {cwd: clone});
-	const freshFiles = fresh.code === 0 ? JSON.parse(fresh.stdout)[0].files.map(file => file.path) : [];
-	const built = ['dist/tab-session.js', 'dist/tab-session.cjs', 'dist/tab-session.global.js', 'dist/tab-session.d.ts'].every(path => freshFiles.includes(path));
-	report('npm pack from a fresh clone (prepack builds)', built, built ? `${freshFiles.length} files` : fresh.output.slice(-400));
+	// Its build runs while the checks below read the tarball.
+	const freshPack = exec('npm', ['pack', '--dry-run', '--json'], {cwd: clone});
 
 	const buffer = readFileSync(tarball);
-	const {messages, pkg} = await publint({
+	const linted = publint({
 		pack: {tarball: buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength)},
 		level: 'suggestion',
 		strict: true,
 	});
+	// The default profile checks node10, node16 (from CJS and from ESM) and bundler resolution.
+	const typesChecked = exec(bin('attw'), [tarball, '--format', 'ascii', '--no-color', '--no-emoji']);
+	const installed = checkInstalled(tarball);
+	// Awaited in turn below; a rejection meanwhile is not unhandled.
+	for (const pending of [linted, typesChecked, installed]) {
+		pending.catch(() => undefined);
+	}
+
+	const fresh = await freshPack;
+	const freshFiles = fresh.code === 0 ? JSON.parse(fresh.stdout)[0].files.map(file => file.path) : [];
+	const built = ['dist/tab-session.js', 'dist/tab-session.cjs', 'dist/tab-session.global.js', 'dist/tab-session.d.ts'].every(path => freshFiles.includes(path));
+	report('npm pack from a fresh clone (prepack builds)', built, built ? `${freshFiles.length} files` : fresh.output.slice(-400));
+
+	const {messages, pkg} = await linted;
 	report('publint --strict', messages.length === 0, messages.length === 0 ? 'nothing reported' : `${messages.length} message(s)`);
 	for (const message of messages) {
 		console.log(`  ${message.type} ${message.code}: ${formatMessage(message, pkg, {color: false})}`);
 	}
 
-	// The default profile checks node10, node16 (from CJS and from ESM) and bundler resolution.
-	const attw = await exec(bin('attw'), [tarball, '--format', 'ascii', '--no-color', '--no-emoji']);
+	const attw = await typesChecked;
 	report('attw (profile strict)', attw.code === 0, attw.code === 0 ? 'no problems' : `exit code ${attw.code}`);
 	if (attw.code !== 0) {
 		console.log(attw.output.replaceAll(/^/gm, '  '));
 	}
 
-	await checkInstalled(tarball);
+	await installed;
 } finally {
 	rmSync(temp, {recursive: true, force: true});
 }

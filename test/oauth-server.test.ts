@@ -1,3 +1,4 @@
+// @vitest-environment node
 // oauth2RefreshGrant against a real OAuth 2.0 server library
 // (@node-oauth/oauth2-server, test/support/oauth-server.mjs) over real HTTP
 // with Node's fetch, in real time: several sessions of one origin in this

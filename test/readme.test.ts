@@ -1,3 +1,4 @@
+// @vitest-environment node
 // The README's recipes are the files the tests run: each code block that
 // follows a `<!-- recipe: examples/recipes/<file> -->` marker must be that
 // file, byte for byte (a trailing newline aside).

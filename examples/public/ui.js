@@ -496,6 +496,8 @@ function mount(sdk, {build, root, demo, results, app}) {
 	// --- rendering ------------------------------------------------------------
 	let lifetime = null;
 	let previous = null;
+	// What the page shows now, so that a render writes only what changed.
+	const shown = {text: null, expired: null, width: null, color: null, icon: null};
 
 	const renderResults = () => {
 		const cell = (label, value, kind = '') => h('div', {class: `result ${kind}`},
@@ -509,19 +511,30 @@ function mount(sdk, {build, root, demo, results, app}) {
 		);
 	};
 
+	// Called 4 times a second in every open tab: it writes to the page only what changed, so an
+	// idle tab costs next to nothing (every write is a style, layout and paint pass; with many tabs
+	// open on a small machine, such writes were most of the CPU the tabs used).
 	const renderExpiry = () => {
 		const {expiresAt, status} = session.getState();
-		if (expiresAt === null || status === 'unauthenticated') {
-			view.expires.textContent = '—';
-			view.bar.style.width = '0%';
-			return;
+		const left = expiresAt === null || status === 'unauthenticated' ? null : expiresAt - Date.now();
+		const text = left === null ? '—' : (left > 0 ? seconds(left) : 'expired');
+		const fraction = left === null || !lifetime ? 0 : Math.min(1, Math.max(0, left / lifetime));
+		const width = `${(fraction * 100).toFixed(0)}%`;
+		const expired = left !== null && left <= 0;
+		if (text !== shown.text) {
+			view.expires.textContent = text;
+			shown.text = text;
 		}
 
-		const left = expiresAt - Date.now();
-		view.expires.textContent = left > 0 ? seconds(left) : 'expired';
-		view.expires.classList.toggle('expired', left <= 0);
-		const fraction = lifetime ? Math.min(1, Math.max(0, left / lifetime)) : 0;
-		view.bar.style.width = `${(fraction * 100).toFixed(1)}%`;
+		if (expired !== shown.expired) {
+			view.expires.classList.toggle('expired', expired);
+			shown.expired = expired;
+		}
+
+		if (width !== shown.width) {
+			view.bar.style.width = width;
+			shown.width = width;
+		}
 	};
 
 	const render = state => {
@@ -533,9 +546,24 @@ function mount(sdk, {build, root, demo, results, app}) {
 				? 'this tab refreshes tokens for every tab'
 				: 'waits for the leader’s tokens'),
 		);
-		document.documentElement.style.setProperty('--role', roleColors[role] ?? roleColors.none);
-		setFavicon(state.closed ? roleColors.none : roleColors[role]);
-		document.title = `${role === 'leader' ? '★ Leader' : 'Follower'} · ${status === 'unauthenticated' ? 'signed out' : status} · tab-session`;
+		// The page-wide colour, the icon and the title only when they change: each write restyles the
+		// whole page or redraws the browser's tab strip.
+		const color = roleColors[role] ?? roleColors.none;
+		if (color !== shown.color) {
+			document.documentElement.style.setProperty('--role', color);
+			shown.color = color;
+		}
+
+		const icon = state.closed ? roleColors.none : roleColors[role];
+		if (icon !== shown.icon) {
+			setFavicon(icon);
+			shown.icon = icon;
+		}
+
+		const title = `${role === 'leader' ? '★ Leader' : 'Follower'} · ${status === 'unauthenticated' ? 'signed out' : status} · tab-session`;
+		if (title !== document.title) {
+			document.title = title;
+		}
 
 		view.status.className = `status ${status}`;
 		view.status.textContent = status === 'unauthenticated' ? 'signed out' : status;
@@ -590,9 +618,11 @@ function mount(sdk, {build, root, demo, results, app}) {
 	};
 
 	// Plain fetch, not session.api: the counters must not pause, retry or count as app requests.
+	// Only a visible tab polls, and the counters are drawn again only when they changed.
 	let polling = false;
+	let lastStats = null;
 	const pollStats = async () => {
-		if (polling) {
+		if (polling || document.visibilityState === 'hidden') {
 			return;
 		}
 
@@ -603,8 +633,13 @@ function mount(sdk, {build, root, demo, results, app}) {
 				throw new Error(`HTTP ${response.status}`);
 			}
 
-			renderStats(await response.json());
+			const text = await response.text();
+			if (text !== lastStats) {
+				renderStats(JSON.parse(text));
+				lastStats = text;
+			}
 		} catch (error) {
+			lastStats = null;
 			view.statsNote.classList.add('bad');
 			view.statsNote.textContent = `Server unreachable (${error?.message ?? error})`;
 		} finally {

@@ -300,8 +300,11 @@ suite('tab-session in Chromium under faults', () => {
 	];
 
 	it.each(faultCases)('3. refresh endpoint answers $mode to every attempt: typed REFRESH_FAILED, session kept, recovers', async ({mode, status, attempts}) => {
-		// Shorter than the failed run plus its 1 s cooldown: most requests fail without waiting for the next attempt.
-		const pauseTimeout = attempts === 1 ? 900 : 2000;
+		// Longer than the first failed run, so that no request's pause ends while that run is under way:
+		// once a run has failed, a request that cannot be served gets the run's error, not PAUSE_TIMEOUT.
+		// Three attempts take 1.5 s of backoff plus the calls; measured up to 1,979 ms with 2,000 here, and
+		// over 2 s with another browser busy beside this one. One attempt takes a call.
+		const pauseTimeout = attempts === 1 ? 900 : 3500;
 		const size = 5;
 		const scenario = await begin(`fault-${mode}`, {server: {accessTtl: 600}, query: {pause: pauseTimeout}});
 		const server = faultServer(scenario);

@@ -136,6 +136,19 @@ async function expectAgreement(pages: readonly Page[], generation: number) {
 	expect(states.filter(state => state.role === 'leader')).toHaveLength(1);
 }
 
+/**
+ * Every tab signed in on one generation, `atLeast` or later, with the same expiry and one leader;
+ * resolves with that generation. For a check between rotations that a slow step may have let
+ * the next rotation overtake.
+ */
+async function agreedFrom(pages: readonly Page[], atLeast: number): Promise<number> {
+	const {value: states} = await waitFor(`every tab on one generation from ${atLeast} on`, async () => readStates(pages),
+		found => found.every(state => state.status === 'authenticated' && state.generation >= atLeast
+			&& state.generation === found[0]!.generation && state.expiresAt === found[0]!.expiresAt), {timeout: 2000});
+	expect(states.filter(state => state.role === 'leader')).toHaveLength(1);
+	return states[0]!.generation;
+}
+
 /** Signs in with the password grant in `page` and waits until every tab holds generation 1. */
 async function signIn(page: Page, pages: readonly Page[]) {
 	await page.evaluate(async () => window.oauthDemo!.signIn('demo', 'demo'));
@@ -297,14 +310,16 @@ suite('the OAuth 2.0 recipe in Chromium against @node-oauth/oauth2-server', () =
 		await signIn(tabs[0]!, tabs);
 		const churn: string[] = [];
 
-		for (let generation = 2; generation <= 4; generation++) {
+		let generation = 1;
+		for (let rotation = 1; rotation <= 3; rotation++) {
 			// eslint-disable-next-line no-await-in-loop
-			const results = await within('the bursts', 20_000, Promise.all(origin.tabs.map(async tab => loadUntil(tab, generation, 15_000))));
+			const results = await within('the bursts', 20_000, Promise.all(origin.tabs.map(async tab => loadUntil(tab, generation + 1, 15_000))));
 			expect(results.every(result => result.failed === 0 && result.ok === result.sent), JSON.stringify(results)).toBe(true);
 			// eslint-disable-next-line no-await-in-loop
-			await expectAgreement(origin.tabs, generation);
+			const rotated = await agreedFrom(origin.tabs, generation + 1);
 
-			// Just after a rotation, far from the next refresh: the leader tab goes away and a new tab opens.
+			// Just after a rotation: the leader tab goes away and a new tab opens. On a loaded machine
+			// the next rotation may come meanwhile; the tabs must then agree on that one.
 			// eslint-disable-next-line no-await-in-loop
 			const states = await readStates(origin.tabs);
 			const leader = origin.tabs[states.findIndex(state => state.role === 'leader')]!;
@@ -314,18 +329,21 @@ suite('the OAuth 2.0 recipe in Chromium against @node-oauth/oauth2-server', () =
 			const joined = await origin.open();
 			// The new tab (memory storage) gets the tokens from the open tabs, without signing in.
 			// eslint-disable-next-line no-await-in-loop
-			await expectAgreement(origin.tabs, generation);
+			generation = await agreedFrom(origin.tabs, rotated);
 			// eslint-disable-next-line no-await-in-loop
 			expect(await joined.evaluate(async () => window.oauthDemo!.loadResource())).toMatchObject({user: 'demo'});
-			churn.push(`generation ${generation}: leader closed, tab joined`);
+			churn.push(`generation ${rotated}: leader closed, tab joined${generation > rotated ? ` (generation ${generation} by then)` : ''}`);
 		}
 
+		// The tabs' generation counts the rotations, one refresh call each: read with no call in flight.
+		await waitFor('no refresh call in flight', () => server.stats().refreshInFlight, count => count === 0, {timeout: 2000});
+		generation = await agreedFrom(origin.tabs, generation);
 		const stats = server.stats();
 		const presented = stats.refreshLog.map(entry => entry.presented);
 		// Each refresh token went to the server once, and it was always the latest one issued.
 		expect(new Set(presented).size).toBe(presented.length);
 		expect(presented).toEqual(stats.issuedRefreshTokens.slice(0, presented.length));
-		expect(stats).toMatchObject(cleanRotations(3));
+		expect(stats).toMatchObject(cleanRotations(generation - 1));
 		expect(origin.pageErrors).toEqual([]);
 		report('leader closed and a tab joined at each of 3 rotations', {churn, refreshCalls: stats.refreshCalls});
 	});

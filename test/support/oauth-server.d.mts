@@ -29,6 +29,8 @@ export interface OAuthStats {
 	invalidGrant: number;
 	reuse: number;
 	refreshErrors: number;
+	/** Refresh calls received and not yet answered. */
+	refreshInFlight: number;
 	maxRefreshInFlight: number;
 	refreshTimes: number[];
 	refreshLog: RefreshLogEntry[];

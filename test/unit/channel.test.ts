@@ -1,3 +1,4 @@
+// @vitest-environment node
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {createTabChannel, type TabChannel} from '../../src/channel.js';
 import {UnsupportedError} from '../../src/errors.js';

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import {describe, expect, it, vi} from 'vitest';
 import {systemClock} from '../../src/clock.js';
 import {LockWaitTimeout, withLock, type LockManagerLike} from '../../src/locks.js';

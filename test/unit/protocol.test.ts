@@ -1,3 +1,4 @@
+// @vitest-environment node
 import {describe, expect, it} from 'vitest';
 import {parseMessage, protocolVersion, type Message} from '../../src/protocol.js';
 import type {RecordRef, SessionRecord} from '../../src/record.js';

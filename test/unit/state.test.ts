@@ -1,3 +1,4 @@
+// @vitest-environment node
 import {afterEach, describe, expect, it, vi} from 'vitest';
 import {RefreshFailedError} from '../../src/errors.js';
 import {createStateStore, type SessionState} from '../../src/state.js';

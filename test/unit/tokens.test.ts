@@ -1,3 +1,4 @@
+// @vitest-environment node
 import {describe, expect, it} from 'vitest';
 import {InvalidTokensError} from '../../src/errors.js';
 import {minTokenLifetime, parseTokenSet, toTokenSet, unusableLifetime, type TokenSet} from '../../src/tokens.js';

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {systemClock} from '../../src/clock.js';
 import {LoggedOutError, PauseTimeoutError, RefreshFailedError} from '../../src/errors.js';
