@@ -125,28 +125,24 @@ const readStates = async (pages: readonly Page[]) => Promise.all(pages.map(async
 	return {status, role, generation, expiresAt, endReason};
 })));
 
-/** Every tab signed in on `generation` with the same expiry, exactly one leading. */
-async function expectAgreement(pages: readonly Page[], generation: number) {
-	const {value: states} = await waitFor('every tab on one generation', async () => readStates(pages),
-		found => found.every(state => state.generation === generation && state.status === 'authenticated'), {timeout: 2000});
-	for (const state of states) {
-		expect(state).toMatchObject({status: 'authenticated', generation, endReason: null, expiresAt: states[0]!.expiresAt});
-	}
-
-	expect(states.filter(state => state.role === 'leader')).toHaveLength(1);
-}
-
 /**
  * Every tab signed in on one generation, `atLeast` or later, with the same expiry and one leader;
- * resolves with that generation. For a check between rotations that a slow step may have let
+ * resolves with their states. For a check between rotations that a slow step may have let
  * the next rotation overtake.
  */
-async function agreedFrom(pages: readonly Page[], atLeast: number): Promise<number> {
+async function agreedFrom(pages: readonly Page[], atLeast: number) {
 	const {value: states} = await waitFor(`every tab on one generation from ${atLeast} on`, async () => readStates(pages),
 		found => found.every(state => state.status === 'authenticated' && state.generation >= atLeast
 			&& state.generation === found[0]!.generation && state.expiresAt === found[0]!.expiresAt), {timeout: 2000});
 	expect(states.filter(state => state.role === 'leader')).toHaveLength(1);
-	return states[0]!.generation;
+	return states;
+}
+
+/** Every tab signed in on `generation` with the same expiry, exactly one leading. */
+async function expectAgreement(pages: readonly Page[], generation: number) {
+	for (const state of await agreedFrom(pages, generation)) {
+		expect(state).toMatchObject({generation, endReason: null});
+	}
 }
 
 /** Signs in with the password grant in `page` and waits until every tab holds generation 1. */
@@ -316,7 +312,7 @@ suite('the OAuth 2.0 recipe in Chromium against @node-oauth/oauth2-server', () =
 			const results = await within('the bursts', 20_000, Promise.all(origin.tabs.map(async tab => loadUntil(tab, generation + 1, 15_000))));
 			expect(results.every(result => result.failed === 0 && result.ok === result.sent), JSON.stringify(results)).toBe(true);
 			// eslint-disable-next-line no-await-in-loop
-			const rotated = await agreedFrom(origin.tabs, generation + 1);
+			const rotated = (await agreedFrom(origin.tabs, generation + 1))[0]!.generation;
 
 			// Just after a rotation: the leader tab goes away and a new tab opens. On a loaded machine
 			// the next rotation may come meanwhile; the tabs must then agree on that one.
@@ -329,7 +325,7 @@ suite('the OAuth 2.0 recipe in Chromium against @node-oauth/oauth2-server', () =
 			const joined = await origin.open();
 			// The new tab (memory storage) gets the tokens from the open tabs, without signing in.
 			// eslint-disable-next-line no-await-in-loop
-			generation = await agreedFrom(origin.tabs, rotated);
+			generation = (await agreedFrom(origin.tabs, rotated))[0]!.generation;
 			// eslint-disable-next-line no-await-in-loop
 			expect(await joined.evaluate(async () => window.oauthDemo!.loadResource())).toMatchObject({user: 'demo'});
 			churn.push(`generation ${rotated}: leader closed, tab joined${generation > rotated ? ` (generation ${generation} by then)` : ''}`);
@@ -337,7 +333,7 @@ suite('the OAuth 2.0 recipe in Chromium against @node-oauth/oauth2-server', () =
 
 		// The tabs' generation counts the rotations, one refresh call each: read with no call in flight.
 		await waitFor('no refresh call in flight', () => server.stats().refreshInFlight, count => count === 0, {timeout: 2000});
-		generation = await agreedFrom(origin.tabs, generation);
+		generation = (await agreedFrom(origin.tabs, generation))[0]!.generation;
 		const stats = server.stats();
 		const presented = stats.refreshLog.map(entry => entry.presented);
 		// Each refresh token went to the server once, and it was always the latest one issued.
